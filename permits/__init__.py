@@ -1,0 +1,58 @@
+"""permits: work-resumption permits and vehicle passes, approved step by step, verified by QR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from permits import database, security
+from permits.cli import register_commands
+from permits.config import load_config
+from permits.errors import register_error_handlers
+from permits.extensions import babel, csrf, db, limiter, login_manager, migrate
+from permits.i18n import select_locale
+from permits.login import init_login
+from permits.permissions import must_change_password_block, require_login
+from permits.templating import register_template_helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Config → extensions → request hooks → blueprints → CLI → error handlers. Wiring only."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    load_config(app, test_config)
+
+    app.before_request(database.mark_write_intent)
+    app.teardown_request(database.reset_write_intent)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    init_login(login_manager)
+    csrf.init_app(app)
+    babel.init_app(
+        app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"]
+    )
+    limiter.init_app(app)
+
+    app.before_request(require_login)
+    app.before_request(must_change_password_block)
+    app.after_request(database.commit_or_roll_back)
+    app.after_request(security.add_headers)
+
+    from permits.views import account, api, auth, main
+
+    for blueprint in (main.bp, auth.bp, account.bp, api.bp):
+        app.register_blueprint(blueprint)
+
+    register_template_helpers(app)
+    register_commands(app)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,100 @@
+"""Configuration in one load order: defaults → instance/config.py → PERMITS_* env → test config."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from flask import Flask
+
+#: Marks the built-in development key; the app refuses to serve with it outside debug/testing.
+DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - a marker, refused in production
+
+#: File in the instance folder that `make run` fills with a random key on first start.
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+
+
+class Defaults:
+    """Safe defaults; every one can be overridden by instance/config.py or a PERMITS_* variable."""
+
+    SECRET_KEY = DEV_SECRET_KEY
+    #: SQLAlchemy URL; empty means SQLite in the instance folder.
+    DATABASE_URL = ""
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    SQLALCHEMY_SESSION_OPTIONS: ClassVar[dict[str, Any]] = {"expire_on_commit": False}
+
+    TIMEZONE = "Asia/Shanghai"
+    #: The administrative division code of the city the service runs for.
+    CITY_CODE = "310000"
+
+    LANGUAGES = ("zh", "en")
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+    PASSWORD_MIN_LENGTH = 10
+
+    #: Sessions are short-lived and revocable (see accounts.User.get_id).
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=0)
+    HTTPS = False
+
+    #: Uploads are refused above this size with a 413.
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    WTF_CSRF_TIME_LIMIT = 3600 * 12
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URL = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    #: Failed log-ins allowed per account, and log-in attempts per client address.
+    LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_IP = "30 per minute"
+    REGISTER_LIMIT_IP = "10 per hour"
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill app.config in the documented order and derive the settings that depend on others."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PERMITS")
+    if test_config:
+        app.config.update(test_config)
+    _derive(app)
+    _refuse_insecure(app)
+
+
+def _derive(app: Flask) -> None:
+    cfg = app.config
+    if cfg["SECRET_KEY"] == DEV_SECRET_KEY:
+        key_file = Path(app.instance_path) / SECRET_KEY_FILE
+        if key_file.is_file():
+            cfg["SECRET_KEY"] = key_file.read_text().strip()
+    url = cfg.get("SQLALCHEMY_DATABASE_URI") or cfg["DATABASE_URL"]
+    if not url:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + str(Path(app.instance_path) / "permits.sqlite3")
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # A bare PostgreSQL URL would pick psycopg2, which we do not install.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
+    cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
+    if cfg["HTTPS"]:
+        cfg["SESSION_COOKIE_SECURE"] = True
+        cfg["SESSION_COOKIE_NAME"] = "__Host-session"
+        cfg["PREFERRED_URL_SCHEME"] = "https"
+
+
+def _refuse_insecure(app: Flask) -> None:
+    if app.debug or app.testing:
+        return
+    key = app.config["SECRET_KEY"]
+    if not key or key == DEV_SECRET_KEY or len(str(key)) < 32:
+        raise RuntimeError(
+            "Refusing to start without a real SECRET_KEY: set PERMITS_SECRET_KEY (32+ characters) "
+            f"or write one into {Path(app.instance_path) / SECRET_KEY_FILE}."
+        )

@@ -1,0 +1,108 @@
+"""Error answers: JSON under /api (never an HTML page), friendly pages elsewhere, 5xx logged."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from permits.extensions import db
+from permits.permissions import is_api_request
+from permits.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+#: Stable machine-readable codes for the statuses we answer with.
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def _message(status: int) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please log in first."),
+        403: _("You do not have permission to do this."),
+        404: _("There is nothing here."),
+        405: _("This action is not allowed here."),
+        409: _("This has changed in the meantime."),
+        413: _("The upload is too large."),
+        415: _("This type of content is not accepted."),
+        422: _("Some fields need your attention."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. It has been logged; please try again."),
+        503: _("The service is briefly unavailable. Please try again in a minute."),
+    }
+    return str(messages.get(status, _("The request could not be completed.")))
+
+
+def json_error(
+    status: int,
+    message: str | None = None,
+    fields: dict[str, str] | None = None,
+    code: str | None = None,
+) -> Response:
+    body = {
+        "error": code or ERROR_CODES.get(status, "error"),
+        "message": message or _message(status),
+        "fields": fields or {},
+    }
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
+    status = exc.code or 500
+    if is_api_request():
+        # Keep a specific description (e.g. the CSRF reason) but not werkzeug's generic prose.
+        default = type(exc).description
+        message = exc.description if exc.description and exc.description != default else None
+        response = json_error(status, message)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="permits"'
+        for name in ("Retry-After", "Allow"):
+            if exc.get_response().headers.get(name):
+                response.headers[name] = exc.get_response().headers[name]
+        return response
+    template = f"errors/{status}.html" if status in (403, 404, 429) else "errors/error.html"
+    return render_template(template, status=status, message=_message(status)), status
+
+
+def handle_domain_error(exc: DomainError) -> Response | tuple[str, int]:
+    """A refusal that escaped a view: answer with its status rather than a 500."""
+    db.session.rollback()
+    fields = {k: str(v) for k, v in exc.fields.items()}
+    if is_api_request():
+        return json_error(exc.status, str(exc.message), fields, code=exc.code)
+    return render_template(
+        "errors/error.html", status=exc.status, message=str(exc.message)
+    ), exc.status
+
+
+def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,38 @@
+"""How a request is tied to a user: a session cookie (browser) or a Bearer token (API clients)."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+
+from permits.models import User, utcnow
+from permits.services import accounts
+
+
+def load_session_user(session_id: str) -> User | None:
+    return accounts.user_for_session(session_id)
+
+
+def load_token_user(_request: object) -> User | None:
+    """Bearer tokens count only under /api; a bad token is refused, never ignored."""
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    user = accounts.user_for_api_token(header[7:].strip(), now=utcnow())
+    if user is None:
+        g.token_error = True
+        return None
+    g.auth_method = "token"
+    return user
+
+
+def init_login(manager: LoginManager) -> None:
+    manager.user_loader(load_session_user)
+    manager.request_loader(load_token_user)
+    manager.login_view = "auth.login"
+    manager.login_message = _l("Please log in first.")
+    manager.login_message_category = "info"
+    # Identity changes are handled by the session nonce, not by IP or browser fingerprints
+    # (a phone at a roadside changes its address often).
+    manager.session_protection = "basic"

@@ -1,0 +1,75 @@
+"""Who may do what. Deny by default: every endpoint needs a login unless marked @public.
+
+Views use the role decorators; templates and views share the per-object `can_*` predicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from permits.models import ApiToken, Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(view: F) -> F:
+    """Marks a view as reachable without logging in."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def require_login() -> Response | None:
+    """before_request: refuse anonymous access to anything not explicitly public."""
+    if request.endpoint is None:
+        return None  # no route matched: let the 404/405 handler answer
+    view = current_app.view_functions.get(request.endpoint)
+    if request.endpoint == "static" or getattr(view, "is_public", False):
+        return None
+    if current_user.is_authenticated:
+        return None
+    if is_api_request() or getattr(g, "token_error", False):
+        abort(401)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Only users holding one of these roles may call the view (403 otherwise)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                abort(401)
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.roles = roles  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def must_change_password_block() -> Response | None:
+    """before_request: a user with a one-time password must set their own before anything else."""
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if request.endpoint in {"account.profile", "account.change_password", "auth.logout", "static"}:
+        return None
+    if is_api_request():
+        abort(403, description="change_password")
+    return redirect(url_for("account.profile"))
+
+
+def can_revoke_token(user: User, token: ApiToken) -> bool:
+    return token.user_id == user.id or user.role is Role.ADMIN

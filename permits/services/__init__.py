@@ -1,0 +1,1 @@
+"""The domain verbs. Services flush, never commit: the request (or CLI command) commits once."""

@@ -1,0 +1,315 @@
+"""Accounts: registration, staff users, passwords, sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from permits import validators
+from permits.extensions import db
+from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
+from permits.models.accounts import new_session_nonce
+from permits.services import organisations
+from permits.services.errors import Conflict, NotAllowed, ValidationFailed
+
+#: Argon2id with the library's current recommended parameters (RFC 9106 low-memory profile).
+_hasher = PasswordHasher()
+#: Cheap parameters for the test suite only (PASSWORD_HASH_FAST); never for real accounts.
+_fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+TOKEN_PREFIX = "pt_"  # noqa: S105 - marks our tokens, not a secret
+#: A token's last-used time is written at most this often, to keep reads cheap.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+SUPPORTED_LOCALES = ("zh", "en")
+EMAIL_TAKEN = _l("An account with this email address exists already; log in instead.")
+
+log = logging.getLogger(__name__)
+
+
+def _current_hasher() -> PasswordHasher:
+    return _fast_hasher if current_app.config.get("PASSWORD_HASH_FAST") else _hasher
+
+
+def hash_password(password: str) -> str:
+    return _current_hasher().hash(password)
+
+
+def password_messages(problem: str) -> str:
+    messages = {
+        "short": _l("Use at least %(n)d characters.", n=current_app.config["PASSWORD_MIN_LENGTH"]),
+        "common": _l("This password is too common and easy to guess; choose another."),
+        "personal": _l("Do not use your name or email address in the password."),
+    }
+    return str(messages[problem])
+
+
+def check_new_password(
+    password: str, *, personal: tuple[str, ...] = (), field: str = "password"
+) -> None:
+    """Refuses a password that is short, common or made of the user's own details."""
+    problem = validators.password_problem(
+        password, int(current_app.config["PASSWORD_MIN_LENGTH"]), personal=personal
+    )
+    if problem:
+        raise ValidationFailed(
+            _l("Some fields need your attention."), {field: password_messages(problem)}
+        )
+
+
+def _ensure_email_free(email: str) -> None:
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(
+            _l("An account with this email address exists already."),
+            {"email": EMAIL_TAKEN},
+        )
+
+
+def create_user(
+    email: str,
+    role: Role,
+    password: str,
+    *,
+    name: str = "",
+    enterprise: Enterprise | None = None,
+    department: Department | None = None,
+    checkpoint: Checkpoint | None = None,
+    must_change_password: bool = False,
+    password_hash: str | None = None,
+) -> User:
+    """A new account; the role decides which organisation it must belong to.
+
+    `password_hash` lets bulk loaders (the demo city) hash a shared password once.
+    """
+    email = organisations.normalize_email(email)
+    problems: dict[str, str] = {}
+    if role is Role.ENTERPRISE and enterprise is None:
+        problems["enterprise"] = str(_l("An enterprise account needs its enterprise."))
+    if role is Role.APPROVER and department is None:
+        problems["department"] = str(_l("An approver needs a department and a scope."))
+    if role is Role.CHECKPOINT and checkpoint is None:
+        problems["checkpoint"] = str(_l("A checkpoint account needs its checkpoint."))
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    check_new_password(password, personal=(email, name))
+    _ensure_email_free(email)
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=password_hash or hash_password(password),
+        enterprise_id=enterprise.id if enterprise and role is Role.ENTERPRISE else None,
+        department_id=department.id if department and role is Role.APPROVER else None,
+        checkpoint_id=checkpoint.id if checkpoint and role is Role.CHECKPOINT else None,
+        must_change_password=must_change_password,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise Conflict(
+            _l("An account with this email address exists already."), {"email": EMAIL_TAKEN}
+        ) from None
+    return user
+
+
+@dataclass(frozen=True)
+class Registration:
+    enterprise: organisations.EnterpriseDetails
+    email: str
+    password: str
+
+
+def register_enterprise(registration: Registration) -> User:
+    """Self-registration: the enterprise and its first account, or every problem at once."""
+    details = registration.enterprise
+    problems = organisations.enterprise_problems(details, require_contact=True)
+    try:
+        email = organisations.normalize_email(registration.email)
+    except ValidationFailed as exc:
+        problems.update({k: str(v) for k, v in exc.fields.items()})
+        email = registration.email
+    try:
+        check_new_password(registration.password, personal=(email, details.contact_name))
+    except ValidationFailed as exc:
+        problems.update({k: str(v) for k, v in exc.fields.items()})
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    _ensure_email_free(email)
+    enterprise = organisations.create_enterprise(
+        organisations.EnterpriseDetails(
+            uscc=details.uscc,
+            name=details.name,
+            district=details.district,
+            address=details.address,
+            contact_name=details.contact_name,
+            contact_phone=details.contact_phone,
+            email=email,
+        ),
+        require_contact=True,
+    )
+    return create_user(
+        email,
+        Role.ENTERPRISE,
+        registration.password,
+        name=details.contact_name,
+        enterprise=enterprise,
+    )
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(email: str, password: str, *, now: datetime) -> User | None:
+    """The active user with this email and password, or None; upgrades an outdated hash."""
+    user = user_by_email(email)
+    if user is None:
+        # Spend the same time as for a real account, so timing does not tell which exist.
+        _verify(_dummy_hash(), password)
+        return None
+    if not _verify(user.password_hash, password) or not user.is_active:
+        return None
+    if _current_hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    db.session.flush()
+    return user
+
+
+@cache
+def _dummy_hash_for(fast: bool) -> str:
+    return (_fast_hasher if fast else _hasher).hash("not the password of anyone")
+
+
+def _dummy_hash() -> str:
+    return _dummy_hash_for(bool(current_app.config.get("PASSWORD_HASH_FAST")))
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _current_hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a session identity ("id:nonce") stands for, if that session is still live."""
+    user_id, _, nonce = session_id.partition(":")
+    if not user_id.isdigit() or not nonce:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session cookie issued to this user stops working."""
+    user.session_nonce = new_session_nonce()
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str, *, now: datetime) -> None:
+    """Sets a new password and ends every other session (the caller logs this one in again)."""
+    if not _verify(user.password_hash, current):
+        raise ValidationFailed(
+            _l("Some fields need your attention."),
+            {"current_password": _l("This is not your current password.")},
+        )
+    if hmac.compare_digest(current, new):
+        raise ValidationFailed(
+            _l("Some fields need your attention."),
+            {"new_password": _l("Choose a password different from the current one.")},
+        )
+    check_new_password(new, personal=(user.email, user.name), field="new_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    user.must_change_password = False
+    end_all_sessions(user)
+
+
+def deactivate_user(user: User, *, now: datetime) -> None:
+    """The account can no longer log in; its sessions and API tokens stop at once."""
+    user.is_active = False
+    end_all_sessions(user)
+    for token in user.api_tokens:
+        if token.revoked_at is None:
+            token.revoked_at = now
+    db.session.flush()
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale not in SUPPORTED_LOCALES:
+        raise ValidationFailed(_l("Unknown language."), {"locale": locale})
+    user.locale = locale
+    db.session.flush()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(user: User, name: str, *, now: datetime) -> tuple[ApiToken, str]:
+    """A new API token for the user; the plain token is returned once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed(
+            _l("Some fields need your attention."),
+            {"name": _l("Name the token (1–100 characters), e.g. after the system that uses it.")},
+        )
+    if not user.is_active:
+        raise NotAllowed(_l("This account is deactivated."))
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user, name=name, token_hash=_token_hash(plain), prefix=plain[:10], created_at=now
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def revoke_api_token(token: ApiToken, *, now: datetime) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = now
+        db.session.flush()
+
+
+def user_for_api_token(plain: str, *, now: datetime) -> User | None:
+    """The active owner of a live token; notes (at most every few minutes) when it was last used."""
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
+        return None
+    # Core statements on their own connection, so the request's transaction does not yet hold
+    # SQLite's write lock when the last-used time is written.
+    query = select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at, ApiToken.last_used_at)
+    with db.engine.connect() as conn:
+        row = conn.execute(query.where(ApiToken.token_hash == _token_hash(plain))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
+        _touch_token(row.id, now)
+    user = db.session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def _touch_token(token_id: int, now: datetime) -> None:
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    except OperationalError:
+        # Best effort: a busy database must not refuse an otherwise good request.
+        log.warning("could not record the use of API token %s", token_id)

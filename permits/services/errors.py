@@ -1,0 +1,42 @@
+"""Domain errors: what the services raise, and what views turn into messages or JSON 4xx answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class DomainError(Exception):
+    """A request the domain refuses; `status` is the HTTP status the API answers with."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: Any, fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+class ValidationFailed(DomainError):
+    """One or more fields are wrong; `fields` maps each field name to its message."""
+
+    status = 422
+    code = "invalid"
+
+
+class Conflict(DomainError):
+    """The thing exists already or the state moved on."""
+
+    status = 409
+    code = "conflict"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class NotAllowed(DomainError):
+    status = 403
+    code = "forbidden"

@@ -1,0 +1,187 @@
+"""Enterprises, departments and checkpoints: the organisations users belong to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from permits import regions, validators
+from permits.extensions import db
+from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Checkpoint, Department, Enterprise
+from permits.services.errors import Conflict, ValidationFailed
+
+USCC_MESSAGES = {
+    "length": _l("A unified social credit code has 18 characters."),
+    "characters": _l(
+        "This is not a unified social credit code: it uses only digits and the letters "
+        "A–Y without I, O, Z, S and V."
+    ),
+    "check": _l(
+        "The last character of this unified social credit code does not match the others; "
+        "please check each character against your business licence."
+    ),
+}
+USCC_TAKEN = _l(
+    "An enterprise with this code is registered already. Ask the colleague who holds its "
+    "account to add you, or contact the service desk."
+)
+_CHECKPOINT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def city_code() -> str:
+    return str(current_app.config["CITY_CODE"])
+
+
+def district_problem(code: str) -> str | None:
+    if not regions.is_district_of(code, city_code()):
+        return str(_l("Choose one of the city's districts."))
+    return None
+
+
+def normalize_email(value: str) -> str:
+    """Lower-cased and checked; raises ValidationFailed on the `email` field."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationFailed(
+            _l("Some fields need your attention."),
+            {"email": _l("Enter an email address such as name@example.com.")},
+        ) from None
+
+
+@dataclass(frozen=True)
+class EnterpriseDetails:
+    uscc: str
+    name: str
+    district: str
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    email: str = ""
+
+
+def enterprise_problems(details: EnterpriseDetails, *, require_contact: bool) -> dict[str, str]:
+    """Each wrong field of an enterprise with its message; empty when all is well."""
+    problems: dict[str, str] = {}
+    uscc_issue = validators.uscc_problem(details.uscc)
+    if uscc_issue:
+        problems["uscc"] = str(USCC_MESSAGES[uscc_issue])
+    if not details.name.strip():
+        problems["name"] = str(_l("Enter the enterprise's registered name."))
+    elif len(details.name.strip()) > 200:
+        problems["name"] = str(_l("At most 200 characters."))
+    district_issue = district_problem(details.district)
+    if district_issue:
+        problems["district"] = district_issue
+    if require_contact:
+        if not details.address.strip():
+            problems["address"] = str(_l("Enter the address of the enterprise."))
+        if not details.contact_name.strip():
+            problems["contact_name"] = str(_l("Enter the name of a contact person."))
+        if not validators.is_mobile(details.contact_phone):
+            problems["contact_phone"] = str(
+                _l("Enter a mainland mobile number of 11 digits, such as 13812345678.")
+            )
+    return problems
+
+
+def create_enterprise(details: EnterpriseDetails, *, require_contact: bool = False) -> Enterprise:
+    """A new enterprise; refuses a bad field or a USCC that is registered already."""
+    problems = enterprise_problems(details, require_contact=require_contact)
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    uscc = validators.normalize_uscc(details.uscc)
+    if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc)) is not None:
+        raise Conflict(
+            _l("This enterprise is registered already."),
+            {"uscc": USCC_TAKEN},
+        )
+    enterprise = Enterprise(
+        uscc=uscc,
+        name=details.name.strip(),
+        district=details.district,
+        address=details.address.strip(),
+        contact_name=details.contact_name.strip(),
+        contact_phone=validators.normalize_mobile(details.contact_phone)
+        if details.contact_phone
+        else "",
+        email=details.email.strip().lower(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(enterprise)
+    except IntegrityError:
+        # Registered by someone else a moment ago (PostgreSQL lets both pass the check above).
+        raise Conflict(_l("This enterprise is registered already."), {"uscc": USCC_TAKEN}) from None
+    return enterprise
+
+
+def enterprise_by_uscc(uscc: str) -> Enterprise | None:
+    return db.session.scalar(
+        select(Enterprise).where(Enterprise.uscc == validators.normalize_uscc(uscc))
+    )
+
+
+def get_or_create_department(code: str, scope: str) -> Department:
+    """The department (code, scope), made if it does not exist yet."""
+    problems: dict[str, str] = {}
+    if code not in DEPARTMENT_CODES:
+        problems["department"] = str(
+            _l("Unknown department code; use one of: %(codes)s", codes=", ".join(DEPARTMENT_CODES))
+        )
+    if scope != CITY_SCOPE and district_problem(scope):
+        problems["scope"] = str(_l("The scope is a district code of the city, or “city”."))
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    department = db.session.scalar(
+        select(Department).where(Department.code == code, Department.scope == scope)
+    )
+    if department is None:
+        department = Department(code=code, scope=scope)
+        db.session.add(department)
+        db.session.flush()
+    return department
+
+
+def create_checkpoint(
+    code: str,
+    name: str,
+    district: str,
+    *,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Checkpoint:
+    problems: dict[str, str] = {}
+    if not _CHECKPOINT_CODE.fullmatch(code):
+        problems["code"] = str(
+            _l("A checkpoint code has 1–32 letters, digits, hyphens or underscores.")
+        )
+    if not name.strip():
+        problems["name"] = str(_l("Enter the checkpoint's name."))
+    district_issue = district_problem(district)
+    if district_issue:
+        problems["district"] = district_issue
+    if latitude is not None and not -90 <= latitude <= 90:
+        problems["latitude"] = str(_l("A latitude lies between -90 and 90."))
+    if longitude is not None and not -180 <= longitude <= 180:
+        problems["longitude"] = str(_l("A longitude lies between -180 and 180."))
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    if checkpoint_by_code(code) is not None:
+        raise Conflict(_l("A checkpoint with this code exists already."), {"code": code})
+    checkpoint = Checkpoint(
+        code=code, name=name.strip(), district=district, latitude=latitude, longitude=longitude
+    )
+    db.session.add(checkpoint)
+    db.session.flush()
+    return checkpoint
+
+
+def checkpoint_by_code(code: str) -> Checkpoint | None:
+    return db.session.scalar(select(Checkpoint).where(Checkpoint.code == code))
