@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
-
-from permits.services.errors import DomainError
 
 _required = DataRequired(message=_l("This field is required."))
 
@@ -27,7 +28,8 @@ class RegistrationForm(FlaskForm):
         validators=[_required, Length(max=30)],
         description=_l("18 characters, on your business licence."),
     )
-    district = SelectField(_l("District"), validators=[_required], choices=[])
+    # The district is checked by the services, which say which districts are allowed.
+    district = SelectField(_l("District"), choices=[], validate_choice=False)
     address = StringField(_l("Address"), validators=[_required, Length(max=300)])
     contact_name = StringField(_l("Contact person"), validators=[_required, Length(max=50)])
     contact_phone = TelField(
@@ -85,9 +87,9 @@ class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change state."""
 
 
-def show_problems(form: FlaskForm, error: DomainError) -> None:
-    """Puts each field's message from a service's refusal next to that field."""
-    for name, message in error.fields.items():
+def show_problems(form: FlaskForm, problems: Mapping[str, Any]) -> None:
+    """Puts each field's message from the services next to that field (once per field)."""
+    for name, message in problems.items():
         field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, str(message)]
+        if field is not None and hasattr(field, "errors") and not field.errors:
+            field.errors = [str(message)]

@@ -132,8 +132,8 @@ class Registration:
     password: str
 
 
-def register_enterprise(registration: Registration) -> User:
-    """Self-registration: the enterprise and its first account, or every problem at once."""
+def registration_problems(registration: Registration) -> dict[str, str]:
+    """Every field of a self-registration that is wrong, with its message; writes nothing."""
     details = registration.enterprise
     problems = organisations.enterprise_problems(details, require_contact=True)
     try:
@@ -145,8 +145,16 @@ def register_enterprise(registration: Registration) -> User:
         check_new_password(registration.password, personal=(email, details.contact_name))
     except ValidationFailed as exc:
         problems.update({k: str(v) for k, v in exc.fields.items()})
+    return problems
+
+
+def register_enterprise(registration: Registration) -> User:
+    """Self-registration: the enterprise and its first account, or every problem at once."""
+    details = registration.enterprise
+    problems = registration_problems(registration)
     if problems:
         raise ValidationFailed(_l("Some fields need your attention."), problems)
+    email = organisations.normalize_email(registration.email)
     _ensure_email_free(email)
     enterprise = organisations.create_enterprise(
         organisations.EnterpriseDetails(

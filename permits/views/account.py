@@ -56,7 +56,7 @@ def change_password() -> Response | tuple[str, int]:
                 user, form.current_password.data or "", form.new_password.data or "", now=utcnow()
             )
         except ValidationFailed as exc:
-            show_problems(form, exc)
+            show_problems(form, exc.fields)
         else:
             start_session(user)
             flash(_("Your password is changed. Other devices have been logged out."), "success")
@@ -71,7 +71,7 @@ def create_token() -> tuple[str, int]:
         try:
             _token, plain = accounts.issue_api_token(_me(), form.name.data or "", now=utcnow())
         except ValidationFailed as exc:
-            show_problems(form, exc)
+            show_problems(form, exc.fields)
         else:
             # Shown once, on this page only; never put into a URL or a flash cookie.
             return _render(new_token=plain, status=201)

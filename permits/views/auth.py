@@ -116,7 +116,8 @@ def register() -> Response | str | tuple[str, int]:
         return redirect(url_for("main.home"))
     form = RegistrationForm()
     form.district.choices = district_choices()
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form_ok = form.validate()
         registration = accounts.Registration(
             enterprise=EnterpriseDetails(
                 uscc=form.uscc.data or "",
@@ -129,14 +130,19 @@ def register() -> Response | str | tuple[str, int]:
             email=form.email.data or "",
             password=form.password.data or "",
         )
-        try:
-            user = accounts.register_enterprise(registration)
-        except (ValidationFailed, Conflict) as exc:
-            show_problems(form, exc)
+        if not form_ok:
+            # Show the domain's messages too, so one round trip reveals every problem.
+            if not form.csrf_token.errors:
+                show_problems(form, accounts.registration_problems(registration))
         else:
-            start_session(user)
-            flash(_("Welcome! Your enterprise is registered and you are logged in."), "success")
-            return redirect(url_for("main.home"))
+            try:
+                user = accounts.register_enterprise(registration)
+            except (ValidationFailed, Conflict) as exc:
+                show_problems(form, exc.fields)
+            else:
+                start_session(user)
+                flash(_("Welcome! Your enterprise is registered and you are logged in."), "success")
+                return redirect(url_for("main.home"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
 

@@ -1,0 +1,77 @@
+"""make_* factories: valid objects by default, any field overridable."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+from permits.extensions import db
+from permits.models import Checkpoint, Department, Enterprise, Role, User
+from permits.services import accounts, organisations
+from permits.validators import USCC_ALPHABET, uscc_check_character
+
+PASSWORD = "river-lantern-4711"
+_counter = itertools.count(1)
+
+
+def make_uscc(district: str = "310115", rng: random.Random | None = None) -> str:
+    """A USCC with a correct check character (GB 32100-2015)."""
+    rng = rng or random.Random()
+    body = "91" + district + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
+    return body + uscc_check_character(body)
+
+
+def make_enterprise(**fields: Any) -> Enterprise:
+    n = next(_counter)
+    district = fields.pop("district", "310115")
+    details = organisations.EnterpriseDetails(
+        uscc=fields.pop("uscc", None) or make_uscc(district),
+        name=fields.pop("name", f"上海测试企业{n}有限公司"),
+        district=district,
+        address=fields.pop("address", f"测试路{n}号"),
+        contact_name=fields.pop("contact_name", "测试联系人"),
+        contact_phone=fields.pop("contact_phone", "13800138000"),
+        email=fields.pop("email", f"contact{n}@example.com"),
+    )
+    assert not fields, f"unknown fields {fields}"
+    enterprise = organisations.create_enterprise(details)
+    db.session.commit()
+    return enterprise
+
+
+def make_department(code: str = "economy", scope: str = "310115") -> Department:
+    department = organisations.get_or_create_department(code, scope)
+    db.session.commit()
+    return department
+
+
+def make_checkpoint(code: str | None = None, district: str = "310114") -> Checkpoint:
+    n = next(_counter)
+    checkpoint = organisations.create_checkpoint(
+        code or f"CP-{n}", f"测试卡口{n}", district, latitude=31.3, longitude=121.2
+    )
+    db.session.commit()
+    return checkpoint
+
+
+def make_user(role: Role = Role.ENTERPRISE, **fields: Any) -> User:
+    n = next(_counter)
+    org: dict[str, Any] = {}
+    if role is Role.ENTERPRISE:
+        org["enterprise"] = fields.pop("enterprise", None) or make_enterprise()
+    elif role is Role.APPROVER:
+        org["department"] = fields.pop("department", None) or make_department()
+    elif role is Role.CHECKPOINT:
+        org["checkpoint"] = fields.pop("checkpoint", None) or make_checkpoint()
+    user = accounts.create_user(
+        fields.pop("email", f"user{n}@example.com"),
+        role,
+        fields.pop("password", PASSWORD),
+        name=fields.pop("name", f"用户{n}"),
+        must_change_password=fields.pop("must_change_password", False),
+        **org,
+    )
+    assert not fields, f"unknown fields {fields}"
+    db.session.commit()
+    return user
