@@ -67,8 +67,15 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     _refuse_insecure(app)
 
 
+#: Settings that are text even when an environment value looks like a number ("310000").
+TEXT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CITY_CODE", "TIMEZONE", "RATELIMIT_STORAGE_URL")
+
+
 def _derive(app: Flask) -> None:
     cfg = app.config
+    for name in TEXT_SETTINGS:
+        if cfg.get(name) is not None:
+            cfg[name] = str(cfg[name])
     if cfg["SECRET_KEY"] == DEV_SECRET_KEY:
         key_file = Path(app.instance_path) / SECRET_KEY_FILE
         if key_file.is_file():

@@ -10,14 +10,26 @@ from permits.models import User, utcnow
 from permits.services import accounts
 
 
+def _api_credentials() -> str | None:
+    """The Authorization header of an API call, if it sent one."""
+    if not request.path.startswith("/api/"):
+        return None
+    return request.headers.get("Authorization")
+
+
 def load_session_user(session_id: str) -> User | None:
+    if _api_credentials() is not None:
+        return None  # an API call with credentials is judged by them alone, not by a cookie
     return accounts.user_for_session(session_id)
 
 
 def load_token_user(_request: object) -> User | None:
     """Bearer tokens count only under /api; a bad token is refused, never ignored."""
-    header = request.headers.get("Authorization", "")
-    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+    header = _api_credentials()
+    if header is None:
+        return None
+    if not header.startswith("Bearer "):
+        g.token_error = True
         return None
     user = accounts.user_for_api_token(header[7:].strip(), now=utcnow())
     if user is None:

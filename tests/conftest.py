@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
@@ -78,10 +78,11 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        session = db.session()
-        if session.new or session.dirty or session.deleted:
-            raise AssertionError("commit test data before making a request")
-        session.rollback()
+        if has_app_context():
+            session = db.session()
+            if session.new or session.dirty or session.deleted:
+                raise AssertionError("commit test data before making a request")
+            session.rollback()
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import limiter
@@ -100,10 +101,11 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
-def district_choices() -> list[tuple[str, str]]:
+def district_choices() -> list[SelectChoice]:
     locale = current_locale_name()
-    return [("", _("Choose…"))] + [
-        (d.code, d.name(locale)) for d in regions.districts(current_app.config["CITY_CODE"])
+    return [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(d.code, d.name(locale))
+        for d in regions.districts(current_app.config["CITY_CODE"])
     ]
 
 

@@ -1,14 +1,17 @@
-"""Who am I: lets an API client check its token and see its role and scope."""
+"""The caller's own account: who am I, and my API tokens."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import abort, jsonify
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from permits.models import User
+from permits.extensions import db
+from permits.models import ApiToken, User, utcnow
+from permits.permissions import can_revoke_token
+from permits.services import accounts
 from permits.views.api import bp
 
 
@@ -32,6 +35,41 @@ def user_json(user: User) -> dict[str, Any]:
     return data
 
 
+def token_json(token: ApiToken) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
 @bp.get("/me")
 def me() -> Response:
-    return jsonify(user_json(current_user._get_current_object()))
+    return jsonify(user_json(_me()))
+
+
+@bp.get("/tokens")
+def list_tokens() -> Response:
+    """The caller's tokens (never the secrets themselves)."""
+    return jsonify(tokens=[token_json(t) for t in _me().api_tokens])
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> Response:
+    """Revoke one of the caller's tokens, e.g. a leaked one, or the one making this call."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or not can_revoke_token(_me(), token):
+        abort(404)
+    accounts.revoke_api_token(token, now=utcnow())
+    return jsonify(token_json(token))

@@ -52,6 +52,55 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/tokens": {
+            "get": {
+                "operationId": "listTokens",
+                "summary": "The caller's API tokens (never the secrets)",
+                "responses": {
+                    "200": {
+                        "description": "The tokens",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["tokens"],
+                                    "properties": {
+                                        "tokens": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Token"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_errors(401, 429),
+                },
+            }
+        },
+        "/tokens/{token_id}": {
+            "delete": {
+                "operationId": "revokeToken",
+                "summary": "Revoke one of the caller's tokens",
+                "parameters": [
+                    {
+                        "name": "token_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The revoked token",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Token"}}
+                        },
+                    },
+                    **_errors(400, 401, 404, 429),
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -89,6 +138,18 @@ SPEC: dict[str, Any] = {
                         "additionalProperties": {"type": "string"},
                         "description": "A message for each field that was wrong",
                     },
+                },
+            },
+            "Token": {
+                "type": "object",
+                "required": ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "prefix": {"type": "string", "description": "The token's first characters"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+                    "revoked_at": {"type": ["string", "null"], "format": "date-time"},
                 },
             },
             "Me": {
