@@ -40,7 +40,10 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=0)
+    #: Served over HTTPS: Secure, __Host- cookies.
     HTTPS = False
+    #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    PROXY_COUNT = 0
 
     #: Uploads are refused above this size with a 413.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024

@@ -84,3 +84,15 @@ def test_https_setting_hardens_the_session_cookie(instance: Path) -> None:
     app = create_app({"TESTING": True, "HTTPS": True})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
+
+
+def test_readme_documents_every_setting_an_operator_sets() -> None:
+    from tests.conftest import project_root
+
+    internal = {"LANGUAGES", "BABEL_DEFAULT_TIMEZONE", "REMEMBER_COOKIE_DURATION",
+                "WTF_CSRF_TIME_LIMIT", "RATELIMIT_HEADERS_ENABLED"}
+    readme = (project_root() / "README.md").read_text()
+    for name in vars(Defaults):
+        if not name.isupper() or name in internal or name.startswith(("SQLALCHEMY_", "SESSION_")):
+            continue
+        assert f"`PERMITS_{name}`" in readme, name
