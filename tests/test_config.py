@@ -89,8 +89,13 @@ def test_https_setting_hardens_the_session_cookie(instance: Path) -> None:
 def test_readme_documents_every_setting_an_operator_sets() -> None:
     from tests.conftest import project_root
 
-    internal = {"LANGUAGES", "BABEL_DEFAULT_TIMEZONE", "REMEMBER_COOKIE_DURATION",
-                "WTF_CSRF_TIME_LIMIT", "RATELIMIT_HEADERS_ENABLED"}
+    internal = {
+        "LANGUAGES",
+        "BABEL_DEFAULT_TIMEZONE",
+        "REMEMBER_COOKIE_DURATION",
+        "WTF_CSRF_TIME_LIMIT",
+        "RATELIMIT_HEADERS_ENABLED",
+    }
     readme = (project_root() / "README.md").read_text()
     for name in vars(Defaults):
         if not name.isupper() or name in internal or name.startswith(("SQLALCHEMY_", "SESSION_")):

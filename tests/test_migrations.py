@@ -28,4 +28,6 @@ def test_downgrade_to_empty_and_upgrade_again(app: Flask) -> None:
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
     upgrade()
     assert schema_differences() == []
-    assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(db.engine).get_table_names())
+    assert {t.name for t in Base.metadata.sorted_tables} <= set(
+        inspect(db.engine).get_table_names()
+    )

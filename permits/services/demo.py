@@ -31,6 +31,17 @@ DISTRICT_DEPARTMENTS = (
 #: City-wide departments (the last step).
 CITY_DEPARTMENTS = ("economy", "transport")
 
+#: Short Chinese department names, for the demo approvers' display names.
+SHORT_NAMES_ZH = {
+    "economy": "经信委",
+    "commerce": "商务委",
+    "health": "卫健委",
+    "transport": "交通委",
+    "postal": "邮政管理局",
+    "agriculture": "农业农村委",
+    "development_reform": "发改委",
+}
+
 #: (name, district, first 17 characters of the USCC, address, contact, mobile, user email)
 ENTERPRISES = (
     (
@@ -119,12 +130,17 @@ def load_demo_city() -> list[DemoLogin]:
             _user(
                 approver_email(department),
                 Role.APPROVER,
-                f"{division.name_zh} {code}",
+                f"{division.name_zh}{SHORT_NAMES_ZH[code]}审批员",
                 department=department,
             )
     for code in CITY_DEPARTMENTS:
         department = organisations.get_or_create_department(code, CITY_SCOPE)
-        _user(approver_email(department), Role.APPROVER, f"市 {code}", department=department)
+        _user(
+            approver_email(department),
+            Role.APPROVER,
+            f"市{SHORT_NAMES_ZH[code]}审批员",
+            department=department,
+        )
 
     for code, name, district, lat, lon in CHECKPOINTS:
         checkpoint = organisations.checkpoint_by_code(code) or organisations.create_checkpoint(

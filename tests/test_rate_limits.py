@@ -1,0 +1,49 @@
+"""Rate limits kept in Redis are shared by every app server."""
+
+from __future__ import annotations
+
+import secrets
+import pytest
+from flask import Flask
+
+from permits import create_app
+from tests.conftest import IsolatedClient, csrf_token, test_config
+from tests.factories import make_user
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_available() -> None:
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+
+
+def server(database_url: str, storage_url: str, prefix: str) -> Flask:
+    app = create_app(
+        test_config(database_url, RATELIMIT_STORAGE_URL=storage_url, RATELIMIT_KEY_PREFIX=prefix)
+    )
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def failed_login(app: Flask, email: str) -> int:
+    client = app.test_client()
+    data = {"email": email, "password": "wrong-password-1", "csrf_token": csrf_token(client)}
+    return int(client.post("/login", data=data).status_code)
+
+
+@pytest.mark.parametrize(("storage", "shared"), [(REDIS_URL, True), ("memory://", False)])
+def test_a_server_started_later_knows_the_failures_counted_by_another(
+    app: Flask, migrated: str, redis_available: None, storage: str, shared: bool
+) -> None:
+    """Server B starts with its own limiter storage; only Redis lets it see A's count."""
+    user = make_user()
+    prefix = f"test-{secrets.token_hex(4)}"
+    first = server(migrated, storage, prefix)
+    assert [failed_login(first, user.email) for _ in range(5)] == [401] * 5
+    second = server(migrated, storage, prefix)
+    assert failed_login(second, user.email) == (429 if shared else 401)
