@@ -29,7 +29,7 @@ install-test: $(VENV)/.installed-test
 
 # Compiled catalogues are built, not committed.
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile --statistics -d permits/translations | grep -v "^compiling"
+	@$(BIN)/pybabel compile --statistics -d permits/translations
 
 # Re-extract the strings after changing texts; then translate the new ones in the .po file.
 messages: $(VENV)/.installed
