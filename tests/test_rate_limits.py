@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 
 from permits import create_app
+from permits.extensions import db
 from tests.conftest import IsolatedClient, csrf_token, test_config
 from tests.factories import make_user
 
@@ -23,11 +25,22 @@ def redis_available() -> None:
         pytest.skip("no Redis at 127.0.0.1:6379")
 
 
-def server(database_url: str, storage_url: str, prefix: str) -> Flask:
+@pytest.fixture
+def servers() -> Iterator[list[Flask]]:
+    """App servers made by a test; their connection pools are closed after it."""
+    made: list[Flask] = []
+    yield made
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def server(made: list[Flask], database_url: str, storage_url: str, prefix: str) -> Flask:
     app = create_app(
         test_config(database_url, RATELIMIT_STORAGE_URL=storage_url, RATELIMIT_KEY_PREFIX=prefix)
     )
     app.test_client_class = IsolatedClient
+    made.append(app)
     return app
 
 
@@ -39,12 +52,17 @@ def failed_login(app: Flask, email: str) -> int:
 
 @pytest.mark.parametrize(("storage", "shared"), [(REDIS_URL, True), ("memory://", False)])
 def test_a_server_started_later_knows_the_failures_counted_by_another(
-    app: Flask, migrated: str, redis_available: None, storage: str, shared: bool
+    app: Flask,
+    migrated: str,
+    servers: list[Flask],
+    redis_available: None,
+    storage: str,
+    shared: bool,
 ) -> None:
     """Server B starts with its own limiter storage; only Redis lets it see A's count."""
     user = make_user()
     prefix = f"test-{secrets.token_hex(4)}"
-    first = server(migrated, storage, prefix)
+    first = server(servers, migrated, storage, prefix)
     assert [failed_login(first, user.email) for _ in range(5)] == [401] * 5
-    second = server(migrated, storage, prefix)
+    second = server(servers, migrated, storage, prefix)
     assert failed_login(second, user.email) == (429 if shared else 401)
