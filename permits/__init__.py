@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from permits import database, security
+from permits import audit, database, security
 from permits.cli import register_commands
 from permits.config import load_config
 from permits.errors import register_error_handlers
@@ -46,14 +46,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     limiter.init_app(app)
 
+    app.before_request(audit.remember_client)
     app.before_request(require_login)
     app.before_request(must_change_password_block)
     app.after_request(database.commit_or_roll_back)
     app.after_request(security.add_headers)
 
-    from permits.views import account, api, auth, main
+    from permits.views import account, api, applications, auth, main, review
 
-    for blueprint in (main.bp, auth.bp, account.bp, api.bp):
+    for blueprint in (
+        main.bp,
+        auth.bp,
+        account.bp,
+        applications.bp,
+        applications.notifications_bp,
+        review.bp,
+        api.bp,
+    ):
         app.register_blueprint(blueprint)
 
     register_template_helpers(app)

@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 import click
 from flask import Flask
 from flask_babel import force_locale
+from sqlalchemy import func, select
 
+from permits import audit
 from permits.extensions import db
-from permits.models import Role, utcnow
+from permits.models import AuditEvent, Role, utcnow
 from permits.services import accounts, demo, organisations
 from permits.services.errors import DomainError
 
@@ -28,6 +30,7 @@ def describe(error: DomainError) -> str:
 @contextmanager
 def unit_of_work() -> Iterator[None]:
     """One transaction; a refusal rolls everything back and exits non-zero with its reason."""
+    token = audit.system_actor.set("cli")
     try:
         yield
         db.session.commit()
@@ -37,6 +40,8 @@ def unit_of_work() -> Iterator[None]:
     except Exception:
         db.session.rollback()
         raise
+    finally:
+        audit.system_actor.reset(token)
 
 
 def english(command: F) -> F:
@@ -165,8 +170,23 @@ def load_demo() -> None:
     )
 
 
+audit_cli = click.Group("audit", help="The audit log.")
+
+
+@audit_cli.command("verify")
+@english
+def verify_audit() -> None:
+    """Check the hash chain; exit 1 naming the first event that was changed or deleted."""
+    broken = audit.verify_chain()
+    if broken is not None:
+        where = f"event {broken.seq}" + (f" (row id {broken.event_id})" if broken.event_id else "")
+        raise click.ClickException(f"audit chain broken at {where}: {broken.reason}")
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    click.echo(f"audit chain intact: {total} events")
+
+
 def register_commands(app: Flask) -> None:
-    for command in (enterprises_cli, checkpoints_cli, users_cli, load_demo):
+    for command in (enterprises_cli, checkpoints_cli, users_cli, audit_cli, load_demo):
         app.cli.add_command(command)
 
 

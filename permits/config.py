@@ -50,6 +50,21 @@ class Defaults:
 
     WTF_CSRF_TIME_LIMIT = 3600 * 12
 
+    #: Longest validity of a permit or pass, in days (valid_until counts as a whole day).
+    MAX_VALIDITY_DAYS = 30
+    #: Drivers per vehicle pass.
+    MAX_DRIVERS = 3
+    #: Where attachments are stored (outside static/); empty means instance/uploads.
+    UPLOAD_DIR = ""
+
+    #: SMTP for notification emails; empty MAIL_SERVER sends none (in-app notifications stay).
+    MAIL_SERVER = ""
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = "permits@localhost"
+
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URL = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -71,7 +86,15 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
 
 #: Settings that are text even when an environment value looks like a number ("310000").
-TEXT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CITY_CODE", "TIMEZONE", "RATELIMIT_STORAGE_URL")
+TEXT_SETTINGS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CITY_CODE",
+    "TIMEZONE",
+    "RATELIMIT_STORAGE_URL",
+    "MAIL_PASSWORD",
+    "MAIL_USERNAME",
+)
 
 
 def _derive(app: Flask) -> None:

@@ -7,9 +7,23 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TelField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 _required = DataRequired(message=_l("This field is required."))
 
@@ -90,9 +104,117 @@ class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change state."""
 
 
-def show_problems(form: FlaskForm, problems: Mapping[str, Any]) -> None:
-    """Puts each field's message from the services next to that field (once per field)."""
+def show_problems(form: FlaskForm, problems: Mapping[str, Any]) -> dict[str, str]:
+    """Puts each message from the services next to its field ("drivers.0.name" included).
+
+    Returns the messages that have no field on this form, for the page to show on their own.
+    """
+    unplaced: dict[str, str] = {}
     for name, message in problems.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors") and not field.errors:
+        field: Any = form
+        for part in name.split("."):
+            if part.isdigit() and hasattr(field, "entries"):
+                index = int(part)
+                field = field.entries[index] if index < len(field.entries) else None
+            elif field is not None and hasattr(field, "form"):
+                field = getattr(field.form, part, None)
+            else:
+                field = getattr(field, part, None)
+            if field is None:
+                break
+        if field is not None and hasattr(field, "errors") and not hasattr(field, "entries"):
+            if not field.errors:
+                field.errors = [str(message)]
+        elif field is not None and hasattr(field, "entries"):
             field.errors = [str(message)]
+            unplaced[name] = str(message)
+        else:
+            unplaced[name] = str(message)
+    return unplaced
+
+
+# --- applications ------------------------------------------------------------------------
+# The services validate; these forms render labelled fields and carry the CSRF token.
+
+
+def _date_field(label: Any, description: Any = None) -> StringField:
+    return StringField(label, description=description, render_kw={"type": "date"})
+
+
+class DriverForm(Form):
+    name = StringField(_l("Driver's name"))
+    id_number = StringField(_l("Resident ID number"), render_kw={"autocomplete": "off"})
+    phone = TelField(_l("Driver's mobile number"), render_kw={"inputmode": "tel"})
+
+
+class WorkResumptionForm(FlaskForm):
+    site_address = StringField(_l("Site address"))
+    district = SelectField(_l("District of the site"), choices=[], validate_choice=False)
+    resume_date = _date_field(_l("Resume work on"))
+    valid_until = _date_field(_l("Valid until"), _l("The permit is valid to the end of this day."))
+    staff_on_site = IntegerField(
+        _l("Staff on site"), validators=[Optional()], render_kw={"inputmode": "numeric", "min": 1}
+    )
+    closed_loop = BooleanField(_l("Closed-loop management (staff live and work on site)"))
+    contact_name = StringField(_l("Contact person"))
+    contact_phone = TelField(_l("Contact's mobile number"), render_kw={"inputmode": "tel"})
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "site_address": self.site_address.data,
+            "district": self.district.data,
+            "resume_date": self.resume_date.data,
+            "valid_until": self.valid_until.data,
+            "staff_on_site": self.staff_on_site.raw_data[0] if self.staff_on_site.raw_data else "",
+            "closed_loop": bool(self.closed_loop.data),
+            "contact_name": self.contact_name.data,
+            "contact_phone": self.contact_phone.data,
+        }
+
+
+class VehiclePassForm(FlaskForm):
+    plate = StringField(
+        _l("Plate number"),
+        description=_l("For a semi-trailer, the tractor's plate, e.g. 沪A12345 or 沪AD12345."),
+        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
+    )
+    vehicle_type = SelectField(_l("Vehicle type"), choices=[], validate_choice=False)
+    cargo_category = SelectField(_l("Cargo category"), choices=[], validate_choice=False)
+    origin = StringField(
+        _l("Origin (county code)"),
+        description=_l("6-digit code of the district or county, e.g. 310115 for Pudong."),
+        render_kw={"inputmode": "numeric", "list": "divisions"},
+    )
+    destination = StringField(
+        _l("Destination (county code)"), render_kw={"inputmode": "numeric", "list": "divisions"}
+    )
+    valid_from = _date_field(_l("Valid from"))
+    valid_until = _date_field(_l("Valid until"), _l("The pass is valid to the end of this day."))
+    drivers = FieldList(FormField(DriverForm), min_entries=3, max_entries=3)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "plate": self.plate.data,
+            "vehicle_type": self.vehicle_type.data,
+            "cargo_category": self.cargo_category.data,
+            "origin": self.origin.data,
+            "destination": self.destination.data,
+            "valid_from": self.valid_from.data,
+            "valid_until": self.valid_until.data,
+            "drivers": [dict(entry.data) for entry in self.drivers],
+        }
+
+
+class AttachmentForm(FlaskForm):
+    purpose = SelectField(_l("What the file is"), choices=[], validate_choice=False)
+    file = FileField(_l("File (PDF, JPEG or PNG)"))
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[], validate_choice=False)
+    reason_code = SelectField(_l("Reason for a rejection"), choices=[], validate_choice=False)
+    comment = TextAreaField(
+        _l("Comment"),
+        description=_l("Required to return or reject; the enterprise sees it."),
+        render_kw={"rows": 4},
+    )

@@ -13,7 +13,9 @@ from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from permits.models import ApiToken, Role, User
+from permits.models import ApiToken, Application, Attachment, Role, User
+from permits.services import reviews, workflows
+from permits.workflow import EDITABLE, Action, State, is_allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,3 +75,44 @@ def must_change_password_block() -> Response | None:
 
 def can_revoke_token(user: User, token: ApiToken) -> bool:
     return token.user_id == user.id or user.role is Role.ADMIN
+
+
+def can_view_application(user: User, application: Application) -> bool:
+    """The owner enterprise, the departments on its chain once submitted, admins, supervisors."""
+    if user.role in (Role.ADMIN, Role.SUPERVISOR):
+        return True
+    if user.role is Role.ENTERPRISE:
+        return application.enterprise_id == user.enterprise_id
+    if user.role is Role.APPROVER and user.department is not None:
+        if application.status is State.DRAFT or application.round == 0:
+            return False
+        mine = (user.department.code, user.department.scope)
+        return any((s.department_code, s.scope) == mine for s in workflows.signers(application))
+    return False
+
+
+def can_edit_application(user: User, application: Application) -> bool:
+    return (
+        user.role is Role.ENTERPRISE
+        and application.enterprise_id == user.enterprise_id
+        and application.status in EDITABLE
+    )
+
+
+def can_withdraw_application(user: User, application: Application) -> bool:
+    return (
+        user.role is Role.ENTERPRISE
+        and application.enterprise_id == user.enterprise_id
+        and is_allowed(application.status, Action.WITHDRAW)
+    )
+
+
+def can_decide(user: User, application: Application) -> bool:
+    """An approver of the department at the current step who signed no other step of it."""
+    return reviews.is_signer_now(user, application) and not reviews.signed_another_step(
+        user, application
+    )
+
+
+def can_download_attachment(user: User, attachment: Attachment) -> bool:
+    return can_view_application(user, attachment.application)

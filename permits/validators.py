@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -71,3 +72,59 @@ def password_problem(
         if len(item) >= 4 and item in lowered:
             return "personal"
     return None
+
+
+#: Province abbreviations that begin a mainland plate.
+PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_LETTER = "A-HJ-NP-Z"  # I and O are never used
+_PLATE = re.compile(
+    rf"[{PLATE_PROVINCES}][{_PLATE_LETTER}]"
+    rf"(?:[{_PLATE_LETTER}0-9]{{5}}"  # ordinary: 5 letters or digits
+    rf"|[DF][{_PLATE_LETTER}0-9]\d{{4}}"  # new-energy small car: D/F first
+    rf"|\d{{5}}[DF])"  # new-energy large vehicle: D/F last
+)
+
+
+def normalize_plate(value: str) -> str:
+    """Upper case without spaces, dots or hyphens: "沪a·12345" → "沪A12345"."""
+    return re.sub(r"[\s·•.\-]", "", value).upper()
+
+
+def is_plate(value: str) -> bool:
+    """A mainland plate: 7 characters, or 8 for new-energy vehicles (GA 36-2018)."""
+    return bool(_PLATE.fullmatch(normalize_plate(value)))
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(
+    r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]"
+)
+
+
+def normalize_id_number(value: str) -> str:
+    return value.strip().replace(" ", "").upper()
+
+
+def id_number_problem(value: str) -> str | None:
+    """Why a resident ID number is wrong ("shape", "date", "check"), or None (GB 11643-1999)."""
+    number = normalize_id_number(value)
+    if not _ID_SHAPE.fullmatch(number):
+        return "shape"
+    try:
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return "date"
+    total = sum(int(d) * w for d, w in zip(number[:17], ID_WEIGHTS, strict=True))
+    if ID_CHECK[total % 11] != number[17]:
+        return "check"
+    return None
+
+
+def id_number_check_character(first17: str) -> str:
+    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def mask_id_number(value: str) -> str:
+    """Only the last 4 characters are ever shown (on passes, at checkpoints)."""
+    return "*" * 14 + normalize_id_number(value)[-4:]

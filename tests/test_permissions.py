@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 
 from permits.models import Role
@@ -22,7 +24,8 @@ PUBLIC_ENDPOINTS = {
 
 
 def sample_url(rule: str) -> str:
-    return rule.replace("<int:token_id>", "1").replace("<path:filename>", "css/app.css")
+    url = rule.replace("<path:filename>", "css/app.css").replace("<kind>", "vehicle_pass")
+    return re.sub(r"<int:[^>]+>", "1", url)
 
 
 def test_only_the_listed_endpoints_are_public(app: Flask) -> None:

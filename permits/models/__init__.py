@@ -9,18 +9,47 @@ from permits.models.accounts import (
     Role,
     User,
 )
+from permits.models.applications import (
+    BY_CARGO,
+    Application,
+    Attachment,
+    CargoCategory,
+    Decision,
+    Driver,
+    Kind,
+    ScopeRule,
+    VehicleType,
+    Workflow,
+    WorkflowStep,
+)
+from permits.models.audit import AuditEvent, AuditHead
 from permits.models.base import Base, utcnow
 from permits.models.checkpoints import Checkpoint
+from permits.models.notifications import Notification
 
 __all__ = [
+    "BY_CARGO",
     "CITY_SCOPE",
     "DEPARTMENT_CODES",
     "ApiToken",
+    "Application",
+    "Attachment",
+    "AuditEvent",
+    "AuditHead",
     "Base",
+    "CargoCategory",
     "Checkpoint",
+    "Decision",
     "Department",
+    "Driver",
     "Enterprise",
+    "Kind",
+    "Notification",
     "Role",
+    "ScopeRule",
     "User",
+    "VehicleType",
+    "Workflow",
+    "WorkflowStep",
     "utcnow",
 ]

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from permits import validators
+from permits import audit, validators
 from permits.extensions import db
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
@@ -122,6 +122,7 @@ def create_user(
         raise Conflict(
             _l("An account with this email address exists already."), {"email": EMAIL_TAKEN}
         ) from None
+    audit.record("user.create", actor=None, obj=user, details={"role": role.value})
     return user
 
 
@@ -194,6 +195,7 @@ def authenticate(email: str, password: str, *, now: datetime) -> User | None:
         user.password_hash = hash_password(password)
     user.last_login_at = now
     db.session.flush()
+    audit.record("auth.login", actor=user, obj=user, now=now)
     return user
 
 
@@ -249,6 +251,7 @@ def change_password(user: User, current: str, new: str, *, now: datetime) -> Non
     user.password_changed_at = now
     user.must_change_password = False
     end_all_sessions(user)
+    audit.record("auth.password_change", actor=user, obj=user, now=now)
 
 
 def deactivate_user(user: User, *, now: datetime) -> None:
@@ -259,6 +262,7 @@ def deactivate_user(user: User, *, now: datetime) -> None:
         if token.revoked_at is None:
             token.revoked_at = now
     db.session.flush()
+    audit.record("user.deactivate", actor=None, obj=user, now=now)
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -288,6 +292,7 @@ def issue_api_token(user: User, name: str, *, now: datetime) -> tuple[ApiToken, 
     )
     db.session.add(token)
     db.session.flush()
+    audit.record("token.create", actor=user, obj=token, details={"name": name}, now=now)
     return token, plain
 
 
@@ -295,6 +300,7 @@ def revoke_api_token(token: ApiToken, *, now: datetime) -> None:
     if token.revoked_at is None:
         token.revoked_at = now
         db.session.flush()
+        audit.record("token.revoke", actor=None, obj=token, now=now)
 
 
 def user_for_api_token(plain: str, *, now: datetime) -> User | None:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from permits import regions, validators
+from permits import audit, regions, validators
 from permits.extensions import db
 from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Checkpoint, Department, Enterprise
 from permits.services.errors import Conflict, ValidationFailed
@@ -119,6 +119,7 @@ def create_enterprise(details: EnterpriseDetails, *, require_contact: bool = Fal
     except IntegrityError:
         # Registered by someone else a moment ago (PostgreSQL lets both pass the check above).
         raise Conflict(_l("This enterprise is registered already."), {"uscc": USCC_TAKEN}) from None
+    audit.record("enterprise.create", actor=None, obj=enterprise, details={"uscc": uscc})
     return enterprise
 
 
@@ -146,6 +147,9 @@ def get_or_create_department(code: str, scope: str) -> Department:
         department = Department(code=code, scope=scope)
         db.session.add(department)
         db.session.flush()
+        audit.record(
+            "department.create", actor=None, obj=department, details={"code": code, "scope": scope}
+        )
     return department
 
 
@@ -180,6 +184,7 @@ def create_checkpoint(
     )
     db.session.add(checkpoint)
     db.session.flush()
+    audit.record("checkpoint.create", actor=None, obj=checkpoint, details={"code": code})
     return checkpoint
 
 

@@ -1,0 +1,81 @@
+"""Names of the domain's codes in the reader's language (for pages, PDFs and messages)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+
+from permits.models import CargoCategory, Kind, Role, VehicleType
+from permits.services.reviews import REJECT_REASONS
+from permits.workflow import Action, State
+
+ROLE_NAMES = {
+    Role.ENTERPRISE: _l("Enterprise"),
+    Role.APPROVER: _l("Approver"),
+    Role.CHECKPOINT: _l("Checkpoint staff"),
+    Role.ADMIN: _l("Administrator"),
+    Role.SUPERVISOR: _l("Supervisor"),
+}
+
+DEPARTMENT_NAMES = {
+    "economy": _l("Economy and Informatization Commission"),
+    "commerce": _l("Commerce Commission"),
+    "health": _l("Health Commission"),
+    "transport": _l("Transport Commission"),
+    "postal": _l("Postal Administration"),
+    "agriculture": _l("Agriculture and Rural Affairs Commission"),
+    "development_reform": _l("Development and Reform Commission"),
+}
+
+KIND_NAMES = {
+    Kind.WORK_RESUMPTION: _l("Work-resumption permit"),
+    Kind.VEHICLE_PASS: _l("Vehicle pass"),
+}
+
+STATE_NAMES = {
+    State.DRAFT: _l("Draft"),
+    State.IN_REVIEW: _l("In review"),
+    State.RETURNED: _l("Returned for changes"),
+    State.APPROVED: _l("Approved"),
+    State.REJECTED: _l("Rejected"),
+    State.WITHDRAWN: _l("Withdrawn"),
+}
+
+ACTION_NAMES = {
+    Action.SUBMIT: _l("Submitted"),
+    Action.APPROVE: _l("Approved"),
+    Action.RETURN: _l("Returned for changes"),
+    Action.REJECT: _l("Rejected"),
+    Action.WITHDRAW: _l("Withdrawn"),
+}
+
+VEHICLE_TYPE_NAMES = {
+    VehicleType.HEAVY_TRUCK: _l("Heavy truck"),
+    VehicleType.LIGHT_TRUCK: _l("Light truck"),
+    VehicleType.VAN: _l("Van"),
+    VehicleType.REFRIGERATED_TRUCK: _l("Refrigerated truck"),
+    VehicleType.TANKER: _l("Tanker"),
+    VehicleType.CAR: _l("Car"),
+    VehicleType.BUS: _l("Bus"),
+}
+
+CARGO_NAMES = {
+    CargoCategory.MEDICAL: _l("Medical supplies"),
+    CargoCategory.DAILY_NECESSITIES: _l("Daily necessities"),
+    CargoCategory.RESERVES: _l("Government reserves"),
+    CargoCategory.POSTAL: _l("Post and express"),
+    CargoCategory.AGRICULTURE: _l("Agricultural supplies"),
+    CargoCategory.ENERGY: _l("Energy"),
+    CargoCategory.RAW_MATERIALS: _l("Raw materials"),
+    CargoCategory.INDUSTRIAL: _l("Industrial goods"),
+    CargoCategory.FOREIGN_TRADE: _l("Foreign trade"),
+}
+
+PURPOSE_NAMES = {
+    "prevention_plan": _l("Epidemic prevention plan"),
+    "other": _l("Other document"),
+}
+
+
+def reject_reason_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, str(label)) for code, label in REJECT_REASONS.items()]

@@ -1,0 +1,604 @@
+"""The enterprise's verbs: draft, edit, attach, submit, withdraw. One validation for form and API.
+
+Drafts may be incomplete, but whatever a draft holds is valid; submit checks completeness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from permits import audit, regions, validators
+from permits.extensions import db
+from permits.models import (
+    Application,
+    Attachment,
+    CargoCategory,
+    Decision,
+    Driver,
+    Kind,
+    Role,
+    User,
+    VehicleType,
+)
+from permits.services import notifications, workflows
+from permits.services.errors import Conflict, NotAllowed, ValidationFailed
+from permits.services.state import StateMoved, move
+from permits.workflow import EDITABLE, Action, IllegalTransition, State
+
+WR_FIELDS = (
+    "site_address",
+    "district",
+    "resume_date",
+    "staff_on_site",
+    "contact_name",
+    "contact_phone",
+    "closed_loop",
+    "valid_until",
+)
+VP_FIELDS = (
+    "plate",
+    "vehicle_type",
+    "drivers",
+    "origin",
+    "destination",
+    "cargo_category",
+    "valid_from",
+    "valid_until",
+)
+FIELDS = {Kind.WORK_RESUMPTION: WR_FIELDS, Kind.VEHICLE_PASS: VP_FIELDS}
+#: Every field a submission needs (a work-resumption plan is an attachment, checked apart).
+REQUIRED = {
+    Kind.WORK_RESUMPTION: WR_FIELDS,
+    Kind.VEHICLE_PASS: VP_FIELDS,
+}
+ATTACHMENT_PURPOSES = ("prevention_plan", "other")
+#: Magic numbers of the file types we accept, checked on the content, never on the name.
+FILE_SIGNATURES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+)
+
+REQUIRED_MESSAGE = _l("This field is required.")
+INVALID = _l("Some fields need your attention.")
+
+
+@dataclass
+class Cleaned:
+    values: dict[str, Any]
+    problems: dict[str, str]
+
+
+def today(now: datetime) -> date:
+    """The calendar day in the service's time zone."""
+    return now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def _text(name: str, raw: Any, limit: int, out: Cleaned) -> None:
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise TypeError
+    text = str(raw).strip()
+    if len(text) > limit:
+        out.problems[name] = str(_l("At most %(n)d characters.", n=limit))
+    else:
+        out.values[name] = text
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError
+    return date.fromisoformat(value.strip())
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "y", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "n", "off", ""):
+        return False
+    raise TypeError
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _clean_field(name: str, raw: Any, out: Cleaned) -> None:
+    """Validates one provided field into out.values, or a message into out.problems."""
+    city = current_app.config["CITY_CODE"]
+    try:
+        if name == "site_address":
+            _text(name, raw, 300, out)
+        elif name == "contact_name":
+            _text(name, raw, 50, out)
+        elif name == "contact_phone":
+            if not validators.is_mobile(str(raw)):
+                out.problems[name] = str(
+                    _l("Enter a mainland mobile number of 11 digits, such as 13812345678.")
+                )
+            else:
+                out.values[name] = validators.normalize_mobile(str(raw))
+        elif name == "district":
+            if not regions.is_district_of(str(raw).strip(), city):
+                out.problems[name] = str(_l("Choose one of the city's districts."))
+            else:
+                out.values[name] = str(raw).strip()
+        elif name in ("origin", "destination"):
+            code = str(raw).strip()
+            division = regions.division(code)
+            if division is None or not division.is_county_level:
+                out.problems[name] = str(
+                    _l(
+                        "Unknown county-level code: give the 6-digit code of a district or "
+                        "county, such as 310115 for Pudong."
+                    )
+                )
+            else:
+                out.values[name] = code
+        elif name in ("resume_date", "valid_from", "valid_until"):
+            out.values[name] = _date(raw)
+        elif name == "staff_on_site":
+            number = int(str(raw).strip()) if not isinstance(raw, bool) else None
+            if number is None or not 1 <= number <= 100_000:
+                out.problems[name] = str(_l("A whole number from 1 to 100,000."))
+            else:
+                out.values[name] = number
+        elif name == "closed_loop":
+            out.values[name] = _bool(raw)
+        elif name == "plate":
+            if not isinstance(raw, str) or not validators.is_plate(raw):
+                out.problems[name] = str(
+                    _l(
+                        "Not a mainland plate: a province character, a letter and 5 letters or "
+                        "digits, such as 沪A12345 (new-energy plates have 6, such as 沪AD12345)."
+                    )
+                )
+            else:
+                out.values[name] = validators.normalize_plate(raw)
+        elif name == "vehicle_type":
+            out.values[name] = VehicleType(str(raw))
+        elif name == "cargo_category":
+            out.values[name] = CargoCategory(str(raw))
+        elif name == "drivers":
+            _clean_drivers(raw, out)
+    except (TypeError, ValueError):
+        out.problems[name] = str(
+            {
+                "resume_date": _l("Enter a date as YYYY-MM-DD."),
+                "valid_from": _l("Enter a date as YYYY-MM-DD."),
+                "valid_until": _l("Enter a date as YYYY-MM-DD."),
+                "staff_on_site": _l("A whole number from 1 to 100,000."),
+                "closed_loop": _l("Answer yes or no."),
+                "vehicle_type": _l("Choose one of the vehicle types."),
+                "cargo_category": _l("Choose one of the key-supply cargo categories."),
+            }.get(name, _l("This value is not valid."))
+        )
+
+
+ID_MESSAGES = {
+    "shape": _l("A resident ID number has 18 characters: 17 digits and a digit or X."),
+    "date": _l("The date of birth in this ID number does not exist."),
+    "check": _l("The last character of this ID number does not match; please check each digit."),
+}
+
+
+def _clean_drivers(raw: Any, out: Cleaned) -> None:
+    """Blank rows (a form's spare lines) are skipped; messages keep each row's own index."""
+    if not isinstance(raw, list):
+        raise TypeError
+    limit = int(current_app.config["MAX_DRIVERS"])
+    rows = [
+        (i, d)
+        for i, d in enumerate(raw)
+        if not (isinstance(d, Mapping) and all(_blank(v) for v in d.values()))
+    ]
+    if not rows:
+        out.problems["drivers"] = str(_l("Name at least one driver."))
+        return
+    if len(rows) > limit:
+        out.problems["drivers"] = str(_l("At most %(n)d drivers per vehicle.", n=limit))
+        return
+    cleaned: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, driver in rows:
+        if not isinstance(driver, Mapping):
+            out.problems[f"drivers.{i}"] = str(
+                _l("Each driver has a name, an ID number and a phone.")
+            )
+            continue
+        name = str(driver.get("name") or "").strip()
+        id_number = validators.normalize_id_number(str(driver.get("id_number") or ""))
+        phone = str(driver.get("phone") or "")
+        if not name or len(name) > 50:
+            out.problems[f"drivers.{i}.name"] = str(
+                _l("Enter the driver's name (at most 50 characters).")
+            )
+        problem = validators.id_number_problem(id_number)
+        if problem:
+            out.problems[f"drivers.{i}.id_number"] = str(ID_MESSAGES[problem])
+        elif id_number in seen:
+            out.problems[f"drivers.{i}.id_number"] = str(_l("This driver is listed twice."))
+        seen.add(id_number)
+        if not validators.is_mobile(phone):
+            out.problems[f"drivers.{i}.phone"] = str(
+                _l("Enter a mainland mobile number of 11 digits, such as 13812345678.")
+            )
+        cleaned.append(
+            {"name": name, "id_number": id_number, "phone": validators.normalize_mobile(phone)}
+        )
+    if not any(key.startswith("drivers") for key in out.problems):
+        out.values["drivers"] = cleaned
+
+
+def clean(kind: Kind, data: Mapping[str, Any], *, now: datetime) -> Cleaned:
+    """Checks the fields that were given (blank ones clear the field) for this kind."""
+    out = Cleaned(values={}, problems={})
+    allowed = FIELDS[kind]
+    for name, raw in data.items():
+        if name not in allowed:
+            out.problems[name] = str(_l("Unknown field for this kind of application."))
+        elif _blank(raw) and name != "closed_loop":
+            out.values[name] = None
+        else:
+            _clean_field(name, raw, out)
+    return out
+
+
+def _check_dates(application: Application, problems: dict[str, str], *, now: datetime) -> None:
+    start_field = "resume_date" if application.kind is Kind.WORK_RESUMPTION else "valid_from"
+    start, end = application.valid_from, application.valid_until
+    if start is not None and start < today(now):
+        problems[start_field] = str(_l("The start cannot be in the past."))
+    if start is not None and end is not None:
+        longest = int(current_app.config["MAX_VALIDITY_DAYS"])
+        if end < start:
+            problems["valid_until"] = str(_l("The end cannot be before the start."))
+        elif (end - start).days + 1 > longest:
+            problems["valid_until"] = str(
+                _l("A permit is valid for at most %(n)d days; choose an earlier end.", n=longest)
+            )
+
+
+def _route_vehicle(application: Application, problems: dict[str, str]) -> None:
+    """A vehicle pass is decided in its origin district, or its destination when coming in."""
+    city = current_app.config["CITY_CODE"]
+    for code in (application.origin, application.destination):
+        if code and regions.is_district_of(code, city):
+            application.district = code
+            return
+    if application.origin and application.destination:
+        problems["origin"] = str(
+            _l("The origin or the destination must be a district of this city.")
+        )
+
+
+def _apply(application: Application, values: dict[str, Any], *, now: datetime) -> None:
+    for name, value in values.items():
+        if name == "drivers":
+            application.drivers = [
+                Driver(position=i, **driver) for i, driver in enumerate(value or [], start=1)
+            ]
+        elif name == "resume_date":
+            application.valid_from = value
+        else:
+            setattr(application, name, value)
+    application.updated_at = now
+
+
+def _validate_and_apply(
+    application: Application, data: Mapping[str, Any], *, now: datetime
+) -> None:
+    cleaned = clean(application.kind, data, now=now)
+    if cleaned.problems:
+        raise ValidationFailed(INVALID, cleaned.problems)
+    _apply(application, cleaned.values, now=now)
+    problems: dict[str, str] = {}
+    if set(data) & {"resume_date", "valid_from", "valid_until"}:
+        _check_dates(application, problems, now=now)
+    if application.kind is Kind.VEHICLE_PASS:
+        _route_vehicle(application, problems)
+    if problems:
+        raise ValidationFailed(INVALID, problems)
+
+
+def create_draft(
+    actor: User, kind: Kind | str, data: Mapping[str, Any], *, now: datetime
+) -> Application:
+    """A new draft for the actor's enterprise; the given fields must be valid."""
+    if actor.role is not Role.ENTERPRISE or actor.enterprise is None:
+        raise NotAllowed(_l("Only enterprise accounts apply."))
+    try:
+        kind = Kind(kind)
+    except ValueError:
+        raise ValidationFailed(
+            INVALID, {"kind": _l("The kind is work_resumption or vehicle_pass.")}
+        ) from None
+    enterprise = actor.enterprise
+    application = Application(
+        kind=kind,
+        enterprise_id=enterprise.id,
+        enterprise=enterprise,
+        created_by_id=actor.id,
+        status=State.DRAFT,
+        round=0,
+        district=enterprise.district,
+        created_at=now,
+        updated_at=now,
+    )
+    if kind is Kind.WORK_RESUMPTION:
+        application.contact_name = enterprise.contact_name
+        application.contact_phone = enterprise.contact_phone
+    _validate_and_apply(application, data, now=now)
+    db.session.add(application)
+    db.session.flush()
+    audit.record(
+        "application.create", actor=actor, obj=application, details={"kind": kind.value}, now=now
+    )
+    return application
+
+
+def update_draft(
+    actor: User, application: Application, data: Mapping[str, Any], *, now: datetime
+) -> None:
+    """Changes the given fields of a draft or returned application."""
+    if "kind" in data and data["kind"] != application.kind.value:
+        raise ValidationFailed(INVALID, {"kind": _l("The kind of an application cannot change.")})
+    if application.status not in EDITABLE:
+        raise Conflict(_l("Only a draft or a returned application can be changed."))
+    _validate_and_apply(application, {k: v for k, v in data.items() if k != "kind"}, now=now)
+    db.session.flush()
+    audit.record(
+        "application.update",
+        actor=actor,
+        obj=application,
+        details={"fields": sorted(data)},
+        now=now,
+    )
+
+
+def missing_fields(application: Application) -> dict[str, str]:
+    """What a submission still lacks, by field."""
+    values = {
+        "site_address": application.site_address,
+        "district": application.district,
+        "resume_date": application.valid_from,
+        "staff_on_site": application.staff_on_site,
+        "contact_name": application.contact_name,
+        "contact_phone": application.contact_phone,
+        "closed_loop": application.closed_loop,
+        "valid_until": application.valid_until,
+        "plate": application.plate,
+        "vehicle_type": application.vehicle_type,
+        "drivers": application.drivers,
+        "origin": application.origin,
+        "destination": application.destination,
+        "cargo_category": application.cargo_category,
+        "valid_from": application.valid_from,
+    }
+    missing = {
+        name: str(REQUIRED_MESSAGE)
+        for name in REQUIRED[application.kind]
+        if values[name] is None or values[name] == "" or values[name] == []
+    }
+    if application.kind is Kind.WORK_RESUMPTION and not any(
+        a.purpose == "prevention_plan" for a in application.attachments
+    ):
+        missing["prevention_plan"] = str(
+            _l("Upload the epidemic prevention plan (PDF, JPEG or PNG) before submitting.")
+        )
+    return missing
+
+
+def submit(actor: User, application: Application, *, now: datetime) -> Application:
+    """Sends a complete draft (or a fixed returned application) to step 1 of its workflow."""
+    problems = missing_fields(application)
+    _check_dates(application, problems, now=now)
+    if application.kind is Kind.VEHICLE_PASS:
+        _route_vehicle(application, problems)
+    if problems:
+        raise ValidationFailed(_l("The application is not complete yet."), problems)
+    workflow = application.workflow or workflows.current_workflow(application.kind)
+    first = workflows.step_at(workflow, 1)
+    signer = workflows.signer(first, application)
+    try:
+        move(
+            application,
+            Action.SUBMIT,
+            now=now,
+            values={
+                "workflow_id": workflow.id,
+                "round": application.round + 1,
+                "current_step": 1,
+                "current_department_code": signer.department_code,
+                "current_scope": signer.scope,
+                "step_entered_at": now,
+                "step_due_at": now + timedelta(hours=first.sla_hours),
+                "submitted_at": now,
+            },
+        )
+    except IllegalTransition:
+        raise Conflict(_l("This application was submitted already.")) from None
+    except StateMoved:
+        raise Conflict(_l("This application changed in the meantime; reload it.")) from None
+    application.workflow = workflow
+    db.session.add(
+        Decision(
+            application_id=application.id,
+            round=application.round,
+            step=None,
+            action=Action.SUBMIT,
+            actor_id=actor.id,
+            comment="",
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    audit.record(
+        "application.submit",
+        actor=actor,
+        obj=application,
+        details={"round": application.round},
+        now=now,
+    )
+    notifications.notify([application.created_by], "submitted", application, step=1)
+    notifications.notify(
+        notifications.approvers_of(signer.department_code, signer.scope), "waiting", application
+    )
+    return application
+
+
+def withdraw(actor: User, application: Application, *, now: datetime) -> Application:
+    """The enterprise takes back a draft or an application under review; final."""
+    department_code, scope = application.current_department_code, application.current_scope
+    try:
+        move(
+            application,
+            Action.WITHDRAW,
+            now=now,
+            values={
+                "current_step": None,
+                "current_department_code": None,
+                "current_scope": None,
+                "step_due_at": None,
+                "closed_at": now,
+            },
+        )
+    except IllegalTransition:
+        raise Conflict(_l("This application can no longer be withdrawn.")) from None
+    except StateMoved:
+        raise Conflict(_l("This application changed in the meantime; reload it.")) from None
+    db.session.add(
+        Decision(
+            application_id=application.id,
+            round=application.round,
+            step=None,
+            action=Action.WITHDRAW,
+            actor_id=actor.id,
+            comment="",
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    audit.record("application.withdraw", actor=actor, obj=application, now=now)
+    if department_code is not None and scope is not None:
+        notifications.notify(
+            notifications.approvers_of(department_code, scope), "withdrawn", application
+        )
+    return application
+
+
+def _sniff(head: bytes) -> tuple[str, str] | None:
+    for signature, content_type, extension in FILE_SIGNATURES:
+        if head.startswith(signature):
+            return content_type, extension
+    return None
+
+
+def upload_dir() -> Path:
+    configured = current_app.config.get("UPLOAD_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+
+
+def add_attachment(
+    actor: User,
+    application: Application,
+    *,
+    purpose: str,
+    filename: str,
+    content: bytes,
+    now: datetime,
+) -> Attachment:
+    """Stores a PDF, JPEG or PNG (judged by its content) under a name the server makes up."""
+    problems: dict[str, str] = {}
+    if purpose not in ATTACHMENT_PURPOSES:
+        problems["purpose"] = str(_l("The purpose is prevention_plan or other."))
+    sniffed = _sniff(content[:16])
+    if not content:
+        problems["file"] = str(_l("Choose a file to upload."))
+    elif sniffed is None:
+        problems["file"] = str(_l("Only PDF, JPEG and PNG files are accepted."))
+    if problems:
+        raise ValidationFailed(INVALID, problems)
+    assert sniffed is not None
+    if application.status not in EDITABLE:
+        raise Conflict(_l("Files can be added only while the application can be changed."))
+    content_type, extension = sniffed
+    key = secrets.token_hex(16)
+    folder = upload_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = folder / f".{key}.part"
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        handle.write(content)
+    os.replace(temporary, folder / key)
+    stem = (
+        re.sub(r"[^\w\-. ]+", "_", Path(filename or "file").stem, flags=re.UNICODE)[:150] or "file"
+    )
+    attachment = Attachment(
+        application_id=application.id,
+        purpose=purpose,
+        filename=stem + extension,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        storage_key=key,
+        uploaded_by_id=actor.id,
+        created_at=now,
+    )
+    application.attachments.append(attachment)
+    db.session.flush()
+    audit.record(
+        "attachment.add",
+        actor=actor,
+        obj=application,
+        details={"attachment": attachment.id, "purpose": purpose, "size": len(content)},
+        now=now,
+    )
+    return attachment
+
+
+def attachment_path(attachment: Attachment) -> Path:
+    return upload_dir() / attachment.storage_key
+
+
+def enterprise_applications(
+    enterprise_id: int,
+    *,
+    status: State | None = None,
+    kind: Kind | None = None,
+    before_id: int | None = None,
+    limit: int = 20,
+) -> list[Application]:
+    """The enterprise's applications, newest first, by keyset on the id."""
+    query = select(Application).where(Application.enterprise_id == enterprise_id)
+    if status is not None:
+        query = query.where(Application.status == status)
+    if kind is not None:
+        query = query.where(Application.kind == kind)
+    if before_id is not None:
+        query = query.where(Application.id < before_id)
+    return list(db.session.scalars(query.order_by(Application.id.desc()).limit(limit)))
+
+
+def count_by_status(enterprise_id: int) -> dict[State, int]:
+    rows = db.session.execute(
+        select(Application.status, func.count())
+        .where(Application.enterprise_id == enterprise_id)
+        .group_by(Application.status)
+    )
+    return {State(status): int(n) for status, n in rows}

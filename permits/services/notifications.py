@@ -1,0 +1,107 @@
+"""Tell people what happened: in the app always, by email when SMTP is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from permits import mail
+from permits.extensions import db
+from permits.models import Application, Department, Notification, Role, User, utcnow
+
+#: Every event a notification can tell, as a sentence with named parameters.
+MESSAGES = {
+    "submitted": _l("Application %(number)s was submitted and waits at step %(step)s."),
+    "waiting": _l("Application %(number)s from %(enterprise)s waits for your decision."),
+    "approved_step": _l("Application %(number)s passed step %(step)s and moves on."),
+    "returned": _l("Application %(number)s was returned for changes: %(comment)s"),
+    "rejected": _l("Application %(number)s was rejected: %(comment)s"),
+    "approved": _l("Application %(number)s is approved."),
+    "withdrawn": _l("Application %(number)s was withdrawn by the enterprise."),
+}
+SUBJECT = _l("Permits: application %(number)s")
+
+
+def render(event: str, params: dict[str, Any]) -> str:
+    return str(MESSAGES[event] % params)
+
+
+def application_params(application: Application, **extra: Any) -> dict[str, str]:
+    params = {"number": f"#{application.id}", "enterprise": application.enterprise.name}
+    params.update({k: str(v) for k, v in extra.items()})
+    return params
+
+
+def notify(users: Iterable[User], event: str, application: Application, **extra: Any) -> None:
+    """An in-app notification for each active user, and an email after the commit."""
+    params = application_params(application, **extra)
+    session = db.session()
+    for user in users:
+        if not user.is_active:
+            continue
+        db.session.add(
+            Notification(
+                user_id=user.id,
+                application_id=application.id,
+                event=event,
+                params=params,
+                created_at=utcnow(),
+            )
+        )
+        locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+        with force_locale(locale):
+            mail.queue(
+                session,
+                mail.Mail(to=user.email, subject=str(SUBJECT % params), body=render(event, params)),
+            )
+    db.session.flush()
+
+
+def approvers_of(department_code: str, scope: str) -> list[User]:
+    """The active approvers of the department that signs a step."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Department, User.department_id == Department.id)
+            .where(
+                User.role == Role.APPROVER,
+                User.is_active.is_(True),
+                Department.code == department_code,
+                Department.scope == scope,
+            )
+        )
+    )
+
+
+def unread_count(user: User) -> int:
+    return len(
+        db.session.scalars(
+            select(Notification.id).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        ).all()
+    )
+
+
+def recent(user: User, limit: int = 50) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_all_read(user: User) -> None:
+    for notification in db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ):
+        notification.read_at = utcnow()
+    db.session.flush()

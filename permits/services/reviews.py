@@ -1,0 +1,298 @@
+"""The approvers' verbs: the queue of their step, and approve / return / reject."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from permits import audit, validators
+from permits.extensions import db
+from permits.models import (
+    Application,
+    CargoCategory,
+    Decision,
+    Enterprise,
+    Kind,
+    Role,
+    User,
+)
+from permits.services import notifications, workflows
+from permits.services.errors import Conflict, NotAllowed, ValidationFailed
+from permits.services.state import StateMoved, move
+from permits.workflow import DECISIONS, Action, Facts, IllegalTransition, State
+
+#: Coded reasons for a rejection, so supervision can count the common problems.
+REJECT_REASONS = {
+    "not_key_supply": _l("Not an essential activity or key supply"),
+    "incomplete_documents": _l("Documents missing or incomplete"),
+    "prevention_plan_inadequate": _l("Epidemic prevention plan inadequate"),
+    "vehicle_or_driver_ineligible": _l("Vehicle or driver not eligible"),
+    "false_information": _l("False or inconsistent information"),
+    "duplicate": _l("Duplicate application"),
+    "outside_scope": _l("Outside this authority's scope"),
+    "other": _l("Other reason"),
+}
+
+
+class AlreadyDecided(Conflict):
+    """Someone else decided this step first (HTTP 409)."""
+
+    code = "already_decided"
+
+
+def _last_decision(application: Application) -> Decision | None:
+    return db.session.scalar(
+        select(Decision)
+        .where(Decision.application_id == application.id)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+
+
+def already_decided(application: Application) -> AlreadyDecided:
+    """The refusal for a decision that came too late, naming who got there first."""
+    db.session.refresh(application)
+    last = _last_decision(application)
+    if last is not None and last.action in DECISIONS:
+        who = last.actor.name or last.actor.email
+        return AlreadyDecided(
+            _l(
+                "Already decided by %(who)s at %(when)s: the application is now %(state)s.",
+                who=who,
+                when=last.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                state=application.status.value,
+            )
+        )
+    return AlreadyDecided(
+        _l("This application has moved on: it is now %(state)s.", state=application.status.value)
+    )
+
+
+def signed_another_step(user: User, application: Application) -> bool:
+    """Separation of duties: has this person decided a different step of the application?"""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Decision.application_id == application.id,
+                    Decision.actor_id == user.id,
+                    Decision.action.in_(DECISIONS),
+                    Decision.step != application.current_step,
+                )
+            )
+        )
+    )
+
+
+def is_signer_now(user: User, application: Application) -> bool:
+    """The user's department signs the step the application waits at."""
+    department = user.department
+    return (
+        user.role is Role.APPROVER
+        and user.is_active
+        and department is not None
+        and application.status is State.IN_REVIEW
+        and application.current_department_code == department.code
+        and application.current_scope == department.scope
+    )
+
+
+def decide(
+    actor: User,
+    application: Application,
+    action: Action | str,
+    *,
+    comment: str = "",
+    reason_code: str | None = None,
+    now: datetime,
+) -> Decision:
+    """Records the actor's decision on the current step and moves the application on."""
+    try:
+        action = Action(action)
+    except ValueError:
+        action = Action.SUBMIT  # refused just below
+    if action not in DECISIONS:
+        raise ValidationFailed(
+            _l("Some fields need your attention."),
+            {"decision": _l("The decision is approve, return or reject.")},
+        )
+    comment = (comment or "").strip()
+    problems: dict[str, str] = {}
+    if action is Action.RETURN and not comment:
+        problems["comment"] = str(_l("Say what the enterprise should change."))
+    if action is Action.REJECT:
+        if not comment:
+            problems["comment"] = str(_l("Give the reason for the rejection."))
+        reason_code = reason_code or "other"
+        if reason_code not in REJECT_REASONS:
+            problems["reason_code"] = str(_l("Choose one of the listed reasons."))
+    if len(comment) > 2000:
+        problems["comment"] = str(_l("At most %(n)d characters.", n=2000))
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+
+    if application.status is not State.IN_REVIEW:
+        raise already_decided(application)
+    if not is_signer_now(actor, application):
+        raise NotAllowed(_l("This application does not wait at your department's step."))
+    if signed_another_step(actor, application):
+        raise NotAllowed(
+            _l("You signed another step of this application; a colleague must decide this one.")
+        )
+
+    workflow = application.workflow or workflows.current_workflow(application.kind)
+    step = application.current_step or 1
+    is_last = step == max(s.position for s in workflow.steps)
+    values: dict[str, object] = {
+        "current_step": None,
+        "current_department_code": None,
+        "current_scope": None,
+        "step_entered_at": None,
+        "step_due_at": None,
+    }
+    next_signer = None
+    if action is Action.APPROVE and not is_last:
+        following = workflows.step_at(workflow, step + 1)
+        next_signer = workflows.signer(following, application)
+        values.update(
+            current_step=step + 1,
+            current_department_code=next_signer.department_code,
+            current_scope=next_signer.scope,
+            step_entered_at=now,
+            step_due_at=now + timedelta(hours=following.sla_hours),
+        )
+    elif action is not Action.RETURN:
+        values["closed_at"] = now
+    round_ = application.round
+    try:
+        target = move(
+            application, action, now=now, facts=Facts(is_last_step=is_last), values=values
+        )
+    except (StateMoved, IllegalTransition):
+        raise already_decided(application) from None
+
+    decision = Decision(
+        application_id=application.id,
+        round=round_,
+        step=step,
+        action=action,
+        actor_id=actor.id,
+        department_id=actor.department_id,
+        reason_code=reason_code if action is Action.REJECT else None,
+        comment=comment,
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(decision)
+    except IntegrityError:
+        raise already_decided(application) from None
+    audit.record(
+        f"application.{action.value}",
+        actor=actor,
+        obj=application,
+        details={"step": step, "round": round_, "reason_code": decision.reason_code},
+        now=now,
+    )
+    applicant = [application.created_by]
+    if target is State.APPROVED:
+        on_final_approval(application, actor, now=now)
+    elif next_signer is not None:
+        notifications.notify(applicant, "approved_step", application, step=step)
+        notifications.notify(
+            notifications.approvers_of(next_signer.department_code, next_signer.scope),
+            "waiting",
+            application,
+        )
+    elif action is Action.RETURN:
+        notifications.notify(applicant, "returned", application, comment=comment)
+    else:
+        notifications.notify(applicant, "rejected", application, comment=comment)
+    return decision
+
+
+def on_final_approval(application: Application, actor: User, *, now: datetime) -> None:
+    """The last step approved, in the decision's transaction: the place where a pass is issued."""
+    notifications.notify([application.created_by], "approved", application)
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    kind: Kind | None = None
+    district: str | None = None
+    cargo_category: CargoCategory | None = None
+    overdue: bool = False
+    search: str = ""
+
+
+def encode_cursor(application: Application) -> str:
+    assert application.step_due_at is not None
+    raw = f"{application.step_due_at.isoformat()}|{application.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        due, _, ident = raw.partition("|")
+        return datetime.fromisoformat(due), int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def queue(
+    approver: User,
+    filters: QueueFilter,
+    *,
+    now: datetime,
+    after: str | None = None,
+    limit: int = 25,
+) -> list[Application]:
+    """What waits at the approver's step, soonest due (so overdue) first, by keyset pages."""
+    department = approver.department
+    if approver.role is not Role.APPROVER or department is None:
+        return []
+    query = select(Application).where(
+        Application.current_department_code == department.code,
+        Application.current_scope == department.scope,
+        Application.status == State.IN_REVIEW,
+    )
+    if filters.kind is not None:
+        query = query.where(Application.kind == filters.kind)
+    if filters.district:
+        query = query.where(Application.district == filters.district)
+    if filters.cargo_category is not None:
+        query = query.where(Application.cargo_category == filters.cargo_category)
+    if filters.overdue:
+        query = query.where(Application.step_due_at < now)
+    term = filters.search.strip()
+    if term:
+        plate = validators.normalize_plate(term)
+        query = query.join(Enterprise, Enterprise.id == Application.enterprise_id).where(
+            or_(
+                Enterprise.uscc == validators.normalize_uscc(term),
+                Application.plate == plate,
+                Application.plate.startswith(plate, autoescape=True),
+                Enterprise.name.contains(term, autoescape=True),
+            )
+        )
+    position = decode_cursor(after) if after else None
+    if position is not None:
+        due, ident = position
+        query = query.where(
+            or_(
+                Application.step_due_at > due,
+                and_(Application.step_due_at == due, Application.id > ident),
+            )
+        )
+    query = query.order_by(Application.step_due_at, Application.id).limit(limit)
+    return list(db.session.scalars(query))

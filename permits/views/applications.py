@@ -1,0 +1,378 @@
+"""Applications in the browser: the enterprise applies and follows; those in scope read the file.
+
+The approver's decision form is on the same page (`review` holds their queue).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from permits import regions
+from permits.extensions import db
+from permits.forms import (
+    AttachmentForm,
+    ConfirmForm,
+    DecisionForm,
+    VehiclePassForm,
+    WorkResumptionForm,
+    show_problems,
+)
+from permits.i18n import current_locale_name
+from permits.labels import (
+    CARGO_NAMES,
+    PURPOSE_NAMES,
+    VEHICLE_TYPE_NAMES,
+    reject_reason_choices,
+)
+from permits.models import Application, Attachment, Kind, Role, User, utcnow
+from permits.permissions import (
+    can_decide,
+    can_download_attachment,
+    can_edit_application,
+    can_view_application,
+    can_withdraw_application,
+    roles_required,
+)
+from permits.services import applications, notifications
+from permits.services.errors import DomainError
+from permits.workflow import State
+
+bp = Blueprint("applications", __name__, url_prefix="/applications")
+
+PAGE_SIZE = 20
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def load_application(application_id: int) -> Application:
+    """Loads an application the current user may see; 404 otherwise (ids are not confirmed)."""
+    application = db.session.get(Application, application_id)
+    if application is None or not can_view_application(_me(), application):
+        abort(404)
+    return application
+
+
+def _choices(names: dict[Any, Any]) -> list[SelectChoice]:
+    return [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(code.value if hasattr(code, "value") else code), str(label))
+        for code, label in names.items()
+    ]
+
+
+def district_choices() -> list[SelectChoice]:
+    locale = current_locale_name()
+    return [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(d.code, d.name(locale))
+        for d in regions.districts(current_app.config["CITY_CODE"])
+    ]
+
+
+def make_form(kind: Kind, application: Application | None = None) -> Any:
+    """The kind's form, filled from the request, or else from the application."""
+    form: Any
+    if kind is Kind.WORK_RESUMPTION:
+        form = WorkResumptionForm(formdata=request.form if request.method == "POST" else None)
+        form.district.choices = district_choices()
+        if application is not None and request.method != "POST":
+            form.site_address.data = application.site_address
+            form.district.data = application.district
+            form.resume_date.data = application.valid_from and application.valid_from.isoformat()
+            form.valid_until.data = application.valid_until and application.valid_until.isoformat()
+            form.staff_on_site.data = application.staff_on_site
+            form.closed_loop.data = bool(application.closed_loop)
+            form.contact_name.data = application.contact_name
+            form.contact_phone.data = application.contact_phone
+        elif application is None and request.method != "POST":
+            enterprise = _me().enterprise
+            assert enterprise is not None
+            form.district.data = enterprise.district
+            form.contact_name.data = enterprise.contact_name
+            form.contact_phone.data = enterprise.contact_phone
+    else:
+        form = VehiclePassForm(formdata=request.form if request.method == "POST" else None)
+        form.vehicle_type.choices = _choices(VEHICLE_TYPE_NAMES)
+        form.cargo_category.choices = _choices(CARGO_NAMES)
+        if application is not None and request.method != "POST":
+            form.plate.data = application.plate
+            form.vehicle_type.data = application.vehicle_type and application.vehicle_type.value
+            form.cargo_category.data = (
+                application.cargo_category and application.cargo_category.value
+            )
+            form.origin.data = application.origin
+            form.destination.data = application.destination
+            form.valid_from.data = application.valid_from and application.valid_from.isoformat()
+            form.valid_until.data = application.valid_until and application.valid_until.isoformat()
+            for entry, driver in zip(form.drivers.entries, application.drivers, strict=False):
+                entry.form.name.data = driver.name
+                entry.form.id_number.data = driver.id_number
+                entry.form.phone.data = driver.phone
+    return form
+
+
+def _render_form(
+    kind: Kind,
+    form: Any,
+    application: Application | None,
+    status: int,
+    unplaced: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    return render_template(
+        "applications/form.html",
+        kind=kind,
+        form=form,
+        application=application,
+        attachment_form=_attachment_form(),
+        unplaced=unplaced or {},
+        divisions=regions.divisions().values(),
+    ), status
+
+
+def _attachment_form() -> AttachmentForm:
+    form = AttachmentForm(formdata=None)
+    form.purpose.choices = _choices(PURPOSE_NAMES)
+    form.purpose.data = "prevention_plan"
+    return form
+
+
+@bp.get("/")
+@roles_required(Role.ENTERPRISE)
+def index() -> str:
+    """The enterprise's applications, newest first, with where each waits."""
+    me = _me()
+    assert me.enterprise_id is not None
+    status = request.args.get("status") or None
+    try:
+        state = State(status) if status else None
+    except ValueError:
+        state = None
+    before = request.args.get("before", type=int)
+    items = applications.enterprise_applications(
+        me.enterprise_id, status=state, before_id=before, limit=PAGE_SIZE + 1
+    )
+    return render_template(
+        "applications/index.html",
+        items=items[:PAGE_SIZE],
+        older=items[PAGE_SIZE - 1].id if len(items) > PAGE_SIZE else None,
+        counts=applications.count_by_status(me.enterprise_id),
+        state=state,
+        now=utcnow(),
+    )
+
+
+@bp.route("/new/<kind>", methods=["GET", "POST"])
+@roles_required(Role.ENTERPRISE)
+def new(kind: str) -> Response | tuple[str, int]:
+    try:
+        the_kind = Kind(kind)
+    except ValueError:
+        abort(404)
+    form = make_form(the_kind)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            application = applications.create_draft(_me(), the_kind, form.to_data(), now=utcnow())
+        except DomainError as exc:
+            return _render_form(the_kind, form, None, 422, show_problems(form, exc.fields))
+        if "submit" in request.form:
+            try:
+                applications.submit(_me(), application, now=utcnow())
+            except DomainError as exc:
+                flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
+                for message in exc.fields.values():
+                    flash(str(message), "warning")
+            else:
+                flash(_("Submitted. You will be told of every decision."), "success")
+                return redirect(url_for("applications.show", application_id=application.id))
+        else:
+            flash(_("Draft saved. Add what is missing, then submit it."), "success")
+        return redirect(url_for("applications.edit", application_id=application.id))
+    return _render_form(the_kind, form, None, 422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ENTERPRISE)
+def edit(application_id: int) -> Response | tuple[str, int]:
+    """Edit a draft or a returned application; the "submit" button saves and submits."""
+    application = load_application(application_id)
+    if not can_edit_application(_me(), application):
+        flash(_("This application can no longer be changed."), "warning")
+        return redirect(url_for("applications.show", application_id=application.id))
+    form = make_form(application.kind, application)
+    if request.method == "POST" and form.validate_on_submit():
+        now = utcnow()
+        try:
+            applications.update_draft(_me(), application, form.to_data(), now=now)
+        except DomainError as exc:
+            db.session.rollback()
+            application = load_application(application_id)
+            return _render_form(
+                application.kind, form, application, 422, show_problems(form, exc.fields)
+            )
+        if "submit" in request.form:
+            try:
+                applications.submit(_me(), application, now=now)
+            except DomainError as exc:
+                # The changes are kept as a draft (status 200 commits them); say what is missing.
+                flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
+                return _render_form(
+                    application.kind, form, application, 200, show_problems(form, exc.fields)
+                )
+        if application.status is State.IN_REVIEW:
+            flash(_("Submitted. You will be told of every decision."), "success")
+            return redirect(url_for("applications.show", application_id=application.id))
+        flash(_("Draft saved."), "success")
+        return redirect(url_for("applications.edit", application_id=application.id))
+    return _render_form(
+        application.kind, form, application, 422 if request.method == "POST" else 200
+    )
+
+
+@bp.post("/<int:application_id>/attachments")
+@roles_required(Role.ENTERPRISE)
+def upload(application_id: int) -> Response | tuple[str, int]:
+    application = load_application(application_id)
+    if not can_edit_application(_me(), application):
+        abort(403)
+    form = AttachmentForm()
+    form.purpose.choices = _choices(PURPOSE_NAMES)
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        try:
+            applications.add_attachment(
+                _me(),
+                application,
+                purpose=form.purpose.data or "",
+                filename=upload.filename or "" if upload else "",
+                content=upload.read() if upload else b"",
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            for message in exc.fields.values():
+                flash(str(message), "error")
+            return redirect(url_for("applications.edit", application_id=application.id) + "#files")
+        flash(_("File added."), "success")
+    return redirect(url_for("applications.edit", application_id=application.id) + "#files")
+
+
+@bp.get("/<int:application_id>")
+def show(application_id: int) -> str:
+    """The whole file on one page: fields, files, the timeline, and the decision form if due."""
+    application = load_application(application_id)
+    me = _me()
+    decision_form = None
+    if can_decide(me, application):
+        decision_form = DecisionForm(formdata=None)
+        decision_form.decision.choices = [
+            SelectChoice("approve", _("Approve")),
+            SelectChoice("return", _("Return for changes")),
+            SelectChoice("reject", _("Reject")),
+        ]
+        decision_form.reason_code.choices = reject_reason_choices()
+    return render_template(
+        "applications/show.html",
+        application=application,
+        decision_form=decision_form,
+        confirm_form=ConfirmForm(),
+        can_edit=can_edit_application(me, application),
+        can_withdraw=can_withdraw_application(me, application),
+        missing=applications.missing_fields(application)
+        if can_edit_application(me, application)
+        else {},
+        now=utcnow(),
+    )
+
+
+@bp.post("/<int:application_id>/submit")
+@roles_required(Role.ENTERPRISE)
+def submit(application_id: int) -> Response:
+    application = load_application(application_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            applications.submit(_me(), application, now=utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for("applications.edit", application_id=application_id))
+        flash(_("Submitted. You will be told of every decision."), "success")
+    return redirect(url_for("applications.show", application_id=application.id))
+
+
+@bp.post("/<int:application_id>/withdraw")
+@roles_required(Role.ENTERPRISE)
+def withdraw(application_id: int) -> Response:
+    application = load_application(application_id)
+    if not can_withdraw_application(_me(), application):
+        abort(403)
+    if ConfirmForm().validate_on_submit():
+        try:
+            applications.withdraw(_me(), application, now=utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        else:
+            flash(_("The application is withdrawn."), "success")
+    return redirect(url_for("applications.show", application_id=application.id))
+
+
+@bp.get("/<int:application_id>/attachments/<int:attachment_id>")
+def download(application_id: int, attachment_id: int) -> Response:
+    """Served only to those who may read the application, always as a download."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if (
+        attachment is None
+        or attachment.application_id != application_id
+        or not can_download_attachment(_me(), attachment)
+    ):
+        abort(404)
+    path = applications.attachment_path(attachment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+notifications_bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+@notifications_bp.get("/")
+def inbox() -> str:
+    me = _me()
+    return render_template(
+        "notifications/index.html",
+        items=notifications.recent(me),
+        render=notifications.render,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@notifications_bp.post("/read")
+def mark_read() -> Response:
+    if ConfirmForm().validate_on_submit():
+        notifications.mark_all_read(_me())
+    return redirect(url_for("notifications.inbox"))
