@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from permits import audit, regions, validators
 from permits.extensions import db
@@ -593,6 +593,48 @@ def enterprise_applications(
     if before_id is not None:
         query = query.where(Application.id < before_id)
     return list(db.session.scalars(query.order_by(Application.id.desc()).limit(limit)))
+
+
+def visible_applications(
+    user: User,
+    *,
+    status: State | None = None,
+    kind: Kind | None = None,
+    after_id: int | None = None,
+    newest_first: bool = True,
+    limit: int = 20,
+) -> list[Application]:
+    """What a user may list: an enterprise its own; an approver what waits at or was decided by
+    its department; admins and supervisors everything. Keyset pages on the id."""
+    query = select(Application)
+    if user.role is Role.ENTERPRISE:
+        query = query.where(Application.enterprise_id == user.enterprise_id)
+    elif user.role is Role.APPROVER and user.department is not None:
+        department = user.department
+        decided_here = exists().where(
+            Decision.application_id == Application.id, Decision.department_id == department.id
+        )
+        query = query.where(
+            or_(
+                and_(
+                    Application.current_department_code == department.code,
+                    Application.current_scope == department.scope,
+                ),
+                decided_here,
+            )
+        )
+    elif user.role not in (Role.ADMIN, Role.SUPERVISOR):
+        return []
+    if status is not None:
+        query = query.where(Application.status == status)
+    if kind is not None:
+        query = query.where(Application.kind == kind)
+    if after_id is not None:
+        query = query.where(
+            Application.id < after_id if newest_first else Application.id > after_id
+        )
+    order = Application.id.desc() if newest_first else Application.id.asc()
+    return list(db.session.scalars(query.order_by(order).limit(limit)))
 
 
 def count_by_status(enterprise_id: int) -> dict[State, int]:

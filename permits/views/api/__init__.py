@@ -22,4 +22,4 @@ def protect_session_calls() -> None:
         csrf.protect()
 
 
-from permits.views.api import accounts, openapi  # noqa: E402,F401 - registers the routes
+from permits.views.api import accounts, applications, openapi  # noqa: E402,F401 - registers routes

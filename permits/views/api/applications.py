@@ -1,0 +1,299 @@
+"""Applications over the API: create, edit, attach, submit, withdraw, read, list, decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from permits.errors import json_error
+from permits.extensions import db
+from permits.models import Application, Attachment, Kind, Role, User, utcnow
+from permits.permissions import (
+    can_download_attachment,
+    can_view_application,
+    can_withdraw_application,
+    roles_required,
+)
+from permits.services import applications, reviews
+from permits.services.errors import ValidationFailed
+from permits.views.api import bp
+from permits.workflow import State
+
+MAX_PAGE = 100
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _load(application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None or not can_view_application(_me(), application):
+        abort(404)
+    return application
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed(_l("Send a JSON object."), {"body": _l("Send a JSON object.")})
+    return body
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def step_json(application: Application) -> dict[str, Any] | None:
+    if application.status is not State.IN_REVIEW:
+        return None
+    return {
+        "position": application.current_step,
+        "department": application.current_department_code,
+        "scope": application.current_scope,
+        "entered_at": _iso(application.step_entered_at),
+        "due_at": _iso(application.step_due_at),
+        "overdue": bool(application.step_due_at and application.step_due_at < utcnow()),
+    }
+
+
+def application_json(application: Application, *, full: bool = True) -> dict[str, Any]:
+    """The API's view of an application; `full` adds drivers, files and the history."""
+    data: dict[str, Any] = {
+        "id": application.id,
+        "kind": application.kind.value,
+        "status": application.status.value,
+        "round": application.round,
+        "step": step_json(application),
+        "enterprise": {"uscc": application.enterprise.uscc, "name": application.enterprise.name},
+        "district": application.district,
+        "valid_until": _iso(application.valid_until),
+        "created_at": _iso(application.created_at),
+        "updated_at": _iso(application.updated_at),
+        "submitted_at": _iso(application.submitted_at),
+        "pass": None,
+    }
+    if application.kind is Kind.WORK_RESUMPTION:
+        data.update(
+            site_address=application.site_address,
+            resume_date=_iso(application.valid_from),
+            staff_on_site=application.staff_on_site,
+            contact_name=application.contact_name,
+            contact_phone=application.contact_phone,
+            closed_loop=application.closed_loop,
+        )
+    else:
+        data.update(
+            plate=application.plate,
+            vehicle_type=application.vehicle_type and application.vehicle_type.value,
+            origin=application.origin,
+            destination=application.destination,
+            cargo_category=application.cargo_category and application.cargo_category.value,
+            valid_from=_iso(application.valid_from),
+        )
+    if not full:
+        return data
+    if application.kind is Kind.VEHICLE_PASS:
+        data["drivers"] = [
+            {"name": d.name, "id_number": d.id_number, "phone": d.phone}
+            for d in application.drivers
+        ]
+    data["attachments"] = [
+        {
+            "id": a.id,
+            "purpose": a.purpose,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+            "created_at": _iso(a.created_at),
+            "url": url_for("api.get_attachment", application_id=application.id, attachment_id=a.id),
+        }
+        for a in application.attachments
+    ]
+    data["history"] = [
+        {
+            "action": d.action.value,
+            "round": d.round,
+            "step": d.step,
+            "department": {"code": d.department.code, "scope": d.department.scope}
+            if d.department
+            else None,
+            "actor": d.actor.name or d.actor.email,
+            "comment": d.comment,
+            "reason_code": d.reason_code,
+            "at": _iso(d.created_at),
+        }
+        for d in application.decisions
+    ]
+    return data
+
+
+def _created(application: Application) -> Response:
+    response = jsonify(application_json(application))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_application", application_id=application.id)
+    return response
+
+
+@bp.post("/applications")
+@roles_required(Role.ENTERPRISE)
+def create_application() -> Response:
+    body = _json_body()
+    kind = body.pop("kind", None)
+    application = applications.create_draft(_me(), kind or "", body, now=utcnow())
+    return _created(application)
+
+
+@bp.patch("/applications/<int:application_id>")
+@roles_required(Role.ENTERPRISE)
+def update_application(application_id: int) -> Response:
+    application = _load(application_id)
+    applications.update_draft(_me(), application, _json_body(), now=utcnow())
+    return jsonify(application_json(application))
+
+
+@bp.post("/applications/<int:application_id>/attachments")
+@roles_required(Role.ENTERPRISE)
+def add_attachment(application_id: int) -> Response:
+    application = _load(application_id)
+    upload = request.files.get("file")
+    attachment = applications.add_attachment(
+        _me(),
+        application,
+        purpose=request.form.get("purpose", ""),
+        filename=(upload.filename or "") if upload else "",
+        content=upload.read() if upload else b"",
+        now=utcnow(),
+    )
+    response = jsonify(
+        id=attachment.id,
+        purpose=attachment.purpose,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+    )
+    response.status_code = 201
+    return response
+
+
+@bp.get("/applications/<int:application_id>/attachments/<int:attachment_id>")
+def get_attachment(application_id: int, attachment_id: int) -> Response:
+    attachment = db.session.get(Attachment, attachment_id)
+    if (
+        attachment is None
+        or attachment.application_id != application_id
+        or not can_download_attachment(_me(), attachment)
+    ):
+        abort(404)
+    path = applications.attachment_path(attachment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/applications/<int:application_id>/submit")
+@roles_required(Role.ENTERPRISE)
+def submit_application(application_id: int) -> Response:
+    application = _load(application_id)
+    applications.submit(_me(), application, now=utcnow())
+    return jsonify(status=application.status.value, step=step_json(application), id=application.id)
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@roles_required(Role.ENTERPRISE)
+def withdraw_application(application_id: int) -> Response:
+    application = _load(application_id)
+    if not can_withdraw_application(_me(), application):
+        return json_error(409, "This application can no longer be withdrawn.")
+    applications.withdraw(_me(), application, now=utcnow())
+    return jsonify(application_json(application))
+
+
+@bp.get("/applications/<int:application_id>")
+def get_application(application_id: int) -> Response:
+    return jsonify(application_json(_load(application_id)))
+
+
+@bp.post("/applications/<int:application_id>/decisions")
+@roles_required(Role.APPROVER)
+def decide_application(application_id: int) -> Response:
+    application = _load(application_id)
+    body = _json_body()
+    decision = reviews.decide(
+        _me(),
+        application,
+        str(body.get("decision") or ""),
+        comment=str(body.get("comment") or ""),
+        reason_code=body.get("reason_code") or None,
+        now=utcnow(),
+    )
+    response = jsonify(
+        decision={
+            "id": decision.id,
+            "action": decision.action.value,
+            "step": decision.step,
+            "round": decision.round,
+            "reason_code": decision.reason_code,
+            "comment": decision.comment,
+        },
+        application=application_json(application),
+    )
+    response.status_code = 201
+    return response
+
+
+@bp.get("/applications")
+def list_applications() -> Response:
+    """Scoped lists: the enterprise's own, an approver's queue (step=mine) or files, everything
+    for admins and supervisors; newest first by default; pages by an opaque cursor."""
+    me = _me()
+    if me.role is Role.CHECKPOINT:
+        return json_error(403, "Checkpoints verify passes; they do not read applications.")
+    try:
+        status = State(request.args["status"]) if request.args.get("status") else None
+        kind = Kind(request.args["kind"]) if request.args.get("kind") else None
+        limit = min(max(int(request.args.get("limit", 20)), 1), MAX_PAGE)
+    except ValueError:
+        return json_error(400, "status, kind or limit is not valid.")
+    order = request.args.get("order", "newest")
+    if order not in ("newest", "oldest"):
+        return json_error(400, "order is newest or oldest.")
+    cursor = request.args.get("cursor")
+    if request.args.get("step") == "mine":
+        if me.role is not Role.APPROVER:
+            return json_error(403, "step=mine is the queue of an approver.")
+        items = reviews.queue(
+            me, reviews.QueueFilter(kind=kind), now=utcnow(), after=cursor, limit=limit + 1
+        )
+        next_cursor = reviews.encode_cursor(items[limit - 1]) if len(items) > limit else None
+    else:
+        try:
+            after_id = int(cursor) if cursor else None
+        except ValueError:
+            return json_error(400, "cursor is not valid.")
+        items = applications.visible_applications(
+            me,
+            status=status,
+            kind=kind,
+            after_id=after_id,
+            newest_first=order == "newest",
+            limit=limit + 1,
+        )
+        next_cursor = str(items[limit - 1].id) if len(items) > limit else None
+    return jsonify(
+        items=[application_json(a, full=False) for a in items[:limit]], next_cursor=next_cursor
+    )
