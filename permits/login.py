@@ -6,6 +6,7 @@ from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
+from permits import audit
 from permits.models import User, utcnow
 from permits.services import accounts
 
@@ -36,6 +37,13 @@ def load_token_user(_request: object) -> User | None:
         g.token_error = True
         return None
     g.auth_method = "token"
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # Machine writes are audited with the token's owner, method and route.
+        audit.record(
+            "api.token_write",
+            actor=user,
+            details={"method": request.method, "endpoint": request.endpoint},
+        )
     return user
 
 

@@ -75,3 +75,77 @@ def make_user(role: Role = Role.ENTERPRISE, **fields: Any) -> User:
     assert not fields, f"unknown fields {fields}"
     db.session.commit()
     return user
+
+
+# --- applications ------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def make_id_number(birth: str = "19800101", serial: str = "123") -> str:
+    """A resident ID number with a correct check digit (GB 11643), born in Pudong."""
+    from permits.validators import id_number_check_character
+
+    body = "310115" + birth + serial
+    return body + id_number_check_character(body)
+
+
+def vehicle_fields(**overrides: Any) -> dict[str, Any]:
+    from datetime import date, timedelta
+
+    start = date.today() + timedelta(days=1)
+    fields: dict[str, Any] = {
+        "plate": "沪A12345",
+        "vehicle_type": "refrigerated_truck",
+        "drivers": [{"name": "王师傅", "id_number": make_id_number(), "phone": "13900001111"}],
+        "origin": "310115",
+        "destination": "320583",
+        "cargo_category": "daily_necessities",
+        "valid_from": start.isoformat(),
+        "valid_until": (start + timedelta(days=13)).isoformat(),
+    }
+    fields.update(overrides)
+    return fields
+
+
+def work_fields(**overrides: Any) -> dict[str, Any]:
+    from datetime import date, timedelta
+
+    start = date.today() + timedelta(days=1)
+    fields: dict[str, Any] = {
+        "site_address": "浦东新区张江路100号",
+        "district": "310115",
+        "resume_date": start.isoformat(),
+        "valid_until": (start + timedelta(days=20)).isoformat(),
+        "staff_on_site": 40,
+        "contact_name": "陈建国",
+        "contact_phone": "13916001234",
+        "closed_loop": True,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def make_application(
+    user: User | None = None, kind: str = "vehicle_pass", *, submit: bool = False, **overrides: Any
+) -> Any:
+    """A draft (or, with submit=True, a submitted application) made through the services."""
+    from permits.models import utcnow
+    from permits.services import applications
+
+    user = user or make_user(Role.ENTERPRISE)
+    fields = vehicle_fields(**overrides) if kind == "vehicle_pass" else work_fields(**overrides)
+    application = applications.create_draft(user, kind, fields, now=utcnow())
+    if kind == "work_resumption":
+        applications.add_attachment(
+            user, application, purpose="prevention_plan", filename="plan.pdf", content=PDF,
+            now=utcnow(),
+        )
+    if submit:
+        applications.submit(user, application, now=utcnow())
+    db.session.commit()
+    return application
+
+
+def make_approver(code: str, scope: str, **fields: Any) -> User:
+    return make_user(Role.APPROVER, department=make_department(code, scope), **fields)

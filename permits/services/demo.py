@@ -6,6 +6,7 @@ Idempotent: running it again adds only what is missing. Every demo account share
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -13,8 +14,8 @@ from flask import current_app
 
 from permits import regions, validators
 from permits.extensions import db
-from permits.models import CITY_SCOPE, Department, Role, User
-from permits.services import accounts, organisations
+from permits.models import CITY_SCOPE, Application, Department, Role, User, utcnow
+from permits.services import accounts, applications, organisations, reviews, workflows
 
 DEMO_PASSWORD = "shanghai-demo-2022"  # noqa: S105 - printed to the operator on purpose
 DEMO_DOMAIN = "demo.permits.example"
@@ -171,8 +172,175 @@ def load_demo_city() -> list[DemoLogin]:
 
     _user(_email("admin"), Role.ADMIN, "系统管理员")
     _user(_email("supervisor"), Role.SUPERVISOR, "市督查组")
+    workflows.ensure_default_workflows()
+    _demo_applications()
     db.session.flush()
     return demo_logins()
+
+
+#: A minimal PDF standing in for an epidemic prevention plan.
+DEMO_PLAN = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _driver(name: str, birth: str, serial: str, phone: str) -> dict[str, str]:
+    body = "310115" + birth + serial
+    return {
+        "name": name,
+        "id_number": body + validators.id_number_check_character(body),
+        "phone": phone,
+    }
+
+
+def _demo_applications() -> None:
+    """Applications in every state, once: for the Pudong logistics firm and the Xuhui supplier."""
+    logistics = accounts.user_by_email(_email("chen.pujiang"))
+    medical = accounts.user_by_email(_email("wang.kangan"))
+    assert logistics is not None and medical is not None
+    if applications.enterprise_applications(logistics.enterprise_id or 0, limit=1):
+        return
+    now = utcnow()
+    start = applications.today(now) + timedelta(days=1)
+    trucks = [
+        (
+            "沪A61234",
+            "refrigerated_truck",
+            "daily_necessities",
+            "320583",
+            [_driver("王建军", "19780312", "231", "13901110001")],
+        ),
+        (
+            "沪AD35719",
+            "light_truck",
+            "daily_necessities",
+            "330106",
+            [
+                _driver("刘海", "19850720", "114", "13901110002"),
+                _driver("周明", "19900105", "337", "13901110003"),
+            ],
+        ),
+        (
+            "沪B77821",
+            "heavy_truck",
+            "agriculture",
+            "340104",
+            [_driver("孙立", "19820909", "412", "13901110004")],
+        ),
+        (
+            "沪A58830",
+            "van",
+            "medical",
+            "310104",
+            [_driver("赵敏", "19881111", "528", "13901110005")],
+        ),
+        (
+            "沪A12675D",
+            "heavy_truck",
+            "raw_materials",
+            "320205",
+            [_driver("钱伟", "19750303", "615", "13901110006")],
+        ),
+        (
+            "沪C30918",
+            "tanker",
+            "energy",
+            "330205",
+            [_driver("吴刚", "19791224", "139", "13901110007")],
+        ),
+        (
+            "沪A90416",
+            "van",
+            "postal",
+            "310112",
+            [_driver("郑洁", "19920218", "246", "13901110008")],
+        ),
+    ]
+    made = []
+    for plate, vehicle_type, cargo, destination, drivers in trucks:
+        made.append(
+            applications.create_draft(
+                logistics,
+                "vehicle_pass",
+                {
+                    "plate": plate,
+                    "vehicle_type": vehicle_type,
+                    "cargo_category": cargo,
+                    "origin": "310115",
+                    "destination": destination,
+                    "drivers": drivers,
+                    "valid_from": start.isoformat(),
+                    "valid_until": (start + timedelta(days=13)).isoformat(),
+                },
+                now=now,
+            )
+        )
+    draft, at_step_one, at_step_two, returned, approved, rejected, withdrawn = made
+
+    def approver(code: str, scope: str) -> User:
+        user = accounts.user_by_email(_email(f"{code}.{scope}"))
+        assert user is not None
+        return user
+
+    for application in made[1:]:
+        applications.submit(logistics, application, now=now)
+
+    def signer(application: Application) -> User:
+        """The demo approver of the department the application waits at."""
+        code, scope = application.current_department_code, application.current_scope
+        assert code is not None and scope is not None
+        return approver(code, scope)
+
+    for application in (at_step_two, returned, approved, rejected):
+        reviews.decide(signer(application), application, "approve", now=now)
+    transport = approver("transport", "city")
+    reviews.decide(
+        transport,
+        returned,
+        "return",
+        now=now,
+        comment="请补充冷链食品核酸检测报告，并核对司机手机号码。",
+    )
+    reviews.decide(transport, approved, "approve", now=now)
+    reviews.decide(
+        transport,
+        rejected,
+        "reject",
+        reason_code="not_key_supply",
+        now=now,
+        comment="所运货物不属于重点保供物资目录。",
+    )
+    applications.withdraw(logistics, withdrawn, now=now)
+    del draft, at_step_one
+
+    for i, (address, staff) in enumerate((("徐汇区漕宝路1200号", 35), ("徐汇区宜山路700号", 12))):
+        work = applications.create_draft(
+            medical,
+            "work_resumption",
+            {
+                "site_address": address,
+                "district": "310104",
+                "resume_date": start.isoformat(),
+                "valid_until": (start + timedelta(days=20)).isoformat(),
+                "staff_on_site": staff,
+                "closed_loop": True,
+                "contact_name": "王丽华",
+                "contact_phone": "13817002345",
+            },
+            now=now,
+        )
+        applications.add_attachment(
+            medical,
+            work,
+            purpose="prevention_plan",
+            filename="疫情防控方案.pdf",
+            content=DEMO_PLAN,
+            now=now,
+        )
+        applications.submit(medical, work, now=now)
+        if i == 0:
+            reviews.decide(signer(work), work, "approve", now=now)
 
 
 def demo_logins() -> list[DemoLogin]:
@@ -182,7 +350,7 @@ def demo_logins() -> list[DemoLogin]:
         DemoLogin("supervisor", _email("supervisor"), "city leadership, read-only figures"),
         DemoLogin("enterprise", _email("chen.pujiang"), "cold-chain logistics, Pudong"),
         DemoLogin("enterprise", _email("wang.kangan"), "medical supplies, Xuhui"),
-        DemoLogin("approver", _email("economy.310115"), "Pudong economy (step 1, work resumption)"),
+        DemoLogin("approver", _email("economy.310104"), "Xuhui economy (step 1, work resumption)"),
         DemoLogin(
             "approver", _email("commerce.310115"), "Pudong commerce (step 1, vehicle passes)"
         ),

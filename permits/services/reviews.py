@@ -74,6 +74,24 @@ def already_decided(application: Application) -> AlreadyDecided:
     )
 
 
+def _decided_by_my_department(user: User, application: Application) -> bool:
+    """The actor's department already decided its step in this round (it moved on since)."""
+    if user.department_id is None or is_signer_now(user, application):
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Decision.application_id == application.id,
+                    Decision.round == application.round,
+                    Decision.department_id == user.department_id,
+                    Decision.action.in_(DECISIONS),
+                )
+            )
+        )
+    )
+
+
 def signed_another_step(user: User, application: Application) -> bool:
     """Separation of duties: has this person decided a different step of the application?"""
     return bool(
@@ -137,7 +155,7 @@ def decide(
     if problems:
         raise ValidationFailed(_l("Some fields need your attention."), problems)
 
-    if application.status is not State.IN_REVIEW:
+    if application.status is not State.IN_REVIEW or _decided_by_my_department(actor, application):
         raise already_decided(application)
     if not is_signer_now(actor, application):
         raise NotAllowed(_l("This application does not wait at your department's step."))
