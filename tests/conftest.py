@@ -7,6 +7,7 @@ import contextvars
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from permits.extensions import db
 from permits.models import Base
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+#: Uploaded files of this run (never the developer's instance/uploads).
+UPLOADS = tempfile.mkdtemp(prefix="permits-test-uploads-")
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +53,7 @@ def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "PASSWORD_HASH_FAST": True,
         "SERVER_NAME": "localhost",
+        "UPLOAD_DIR": UPLOADS,
     }
     config.update(overrides)
     return config

@@ -138,7 +138,11 @@ def make_application(
     application = applications.create_draft(user, kind, fields, now=utcnow())
     if kind == "work_resumption":
         applications.add_attachment(
-            user, application, purpose="prevention_plan", filename="plan.pdf", content=PDF,
+            user,
+            application,
+            purpose="prevention_plan",
+            filename="plan.pdf",
+            content=PDF,
             now=utcnow(),
         )
     if submit:

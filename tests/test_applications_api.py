@@ -24,8 +24,9 @@ from tests.factories import (
 
 
 def decide(api: Api, app_id: int, decision: str, comment: str = "", **extra: str):  # type: ignore[no-untyped-def]
-    return api.post(f"/applications/{app_id}/decisions",
-                    {"decision": decision, "comment": comment, **extra})
+    return api.post(
+        f"/applications/{app_id}/decisions", {"decision": decision, "comment": comment, **extra}
+    )
 
 
 def test_vehicle_pass_journey_with_a_return_keeps_every_comment(client: FlaskClient) -> None:
@@ -59,8 +60,11 @@ def test_vehicle_pass_journey_with_a_return_keeps_every_comment(client: FlaskCli
 
     history = enterprise_api.get(f"/applications/{app_id}").get_json()["history"]
     assert [(h["action"], h["round"], h["step"]) for h in history] == [
-        ("submit", 1, None), ("return", 1, 1), ("submit", 2, None),
-        ("approve", 2, 1), ("approve", 2, 2),
+        ("submit", 1, None),
+        ("return", 1, 1),
+        ("submit", 2, None),
+        ("approve", 2, 1),
+        ("approve", 2, 2),
     ]
     assert history[1]["comment"] == "请补充冷链检测报告"
     assert history[1]["department"] == {"code": "commerce", "scope": "310115"}
@@ -69,12 +73,16 @@ def test_vehicle_pass_journey_with_a_return_keeps_every_comment(client: FlaskCli
 
 
 def test_work_resumption_journey(client: FlaskClient) -> None:
-    enterprise_api = Api(client, make_user(Role.ENTERPRISE, enterprise=make_enterprise(district="310104")))
+    enterprise_api = Api(
+        client, make_user(Role.ENTERPRISE, enterprise=make_enterprise(district="310104"))
+    )
     district = Api(client, make_approver("economy", "310104"))
     city = Api(client, make_approver("economy", "city"))
 
     fields = work_fields(district="310104")
-    app_id = enterprise_api.post("/applications", {"kind": "work_resumption", **fields}).get_json()["id"]
+    app_id = enterprise_api.post("/applications", {"kind": "work_resumption", **fields}).get_json()[
+        "id"
+    ]
     refused = enterprise_api.post(f"/applications/{app_id}/submit")
     assert refused.status_code == 422
     assert "prevention_plan" in refused.get_json()["fields"]
@@ -92,18 +100,23 @@ def test_work_resumption_journey(client: FlaskClient) -> None:
     assert decide(city, app_id, "approve").get_json()["application"]["status"] == "approved"
 
 
-def test_bad_plate_id_number_and_county_code_each_get_their_own_message(client: FlaskClient) -> None:
+def test_bad_plate_id_number_and_county_code_each_get_their_own_message(
+    client: FlaskClient,
+) -> None:
     api = Api(client, make_user(Role.ENTERPRISE))
     good_id = make_id_number()
     bad_id = good_id[:-1] + ("0" if good_id[-1] != "0" else "1")
-    response = api.post("/applications", {
-        "kind": "vehicle_pass",
-        **vehicle_fields(
-            plate="沪I12345",
-            origin="999999",
-            drivers=[{"name": "王师傅", "id_number": bad_id, "phone": "13900001111"}],
-        ),
-    })
+    response = api.post(
+        "/applications",
+        {
+            "kind": "vehicle_pass",
+            **vehicle_fields(
+                plate="沪I12345",
+                origin="999999",
+                drivers=[{"name": "王师傅", "id_number": bad_id, "phone": "13900001111"}],
+            ),
+        },
+    )
     assert response.status_code == 422
     fields = response.get_json()["fields"]
     assert set(fields) == {"plate", "origin", "drivers.0.id_number"}
@@ -112,8 +125,14 @@ def test_bad_plate_id_number_and_county_code_each_get_their_own_message(client: 
 
 def test_new_energy_plates_and_lower_case_are_accepted(client: FlaskClient) -> None:
     api = Api(client, make_user(Role.ENTERPRISE))
-    for plate, stored in (("沪ad12345", "沪AD12345"), ("沪A 12345F", "沪A12345F"), ("苏E·A1234", "苏EA1234")):
-        response = api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields(plate=plate)})
+    for plate, stored in (
+        ("沪ad12345", "沪AD12345"),
+        ("沪A 12345F", "沪A12345F"),
+        ("苏E·A1234", "苏EA1234"),
+    ):
+        response = api.post(
+            "/applications", {"kind": "vehicle_pass", **vehicle_fields(plate=plate)}
+        )
         assert response.status_code == 201, (plate, response.get_json())
         assert response.get_json()["plate"] == stored
 
@@ -135,7 +154,9 @@ def test_dates_are_checked(client: FlaskClient, app: Flask) -> None:
     too_long = vehicle_fields(valid_until=(today + timedelta(days=60)).isoformat())
     response = api.post("/applications", {"kind": "vehicle_pass", **too_long})
     assert "valid_until" in response.get_json()["fields"]
-    not_a_date = api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields(valid_from="tomorrow")})
+    not_a_date = api.post(
+        "/applications", {"kind": "vehicle_pass", **vehicle_fields(valid_from="tomorrow")}
+    )
     assert "valid_from" in not_a_date.get_json()["fields"]
 
 
@@ -145,14 +166,23 @@ def test_a_draft_may_be_incomplete_but_submit_names_what_is_missing(client: Flas
     assert created.status_code == 201
     response = api.post(f"/applications/{created.get_json()['id']}/submit")
     assert response.status_code == 422
-    assert {"vehicle_type", "drivers", "origin", "destination", "cargo_category",
-            "valid_from", "valid_until"} <= set(response.get_json()["fields"])
+    assert {
+        "vehicle_type",
+        "drivers",
+        "origin",
+        "destination",
+        "cargo_category",
+        "valid_from",
+        "valid_until",
+    } <= set(response.get_json()["fields"])
 
 
 def test_unknown_fields_and_attempts_to_set_the_status_are_refused(client: FlaskClient) -> None:
     api = Api(client, make_user(Role.ENTERPRISE))
-    response = api.post("/applications", {"kind": "vehicle_pass", "status": "approved",
-                                          "enterprise_id": 1, **vehicle_fields()})
+    response = api.post(
+        "/applications",
+        {"kind": "vehicle_pass", "status": "approved", "enterprise_id": 1, **vehicle_fields()},
+    )
     assert response.status_code == 422
     assert {"status", "enterprise_id"} <= set(response.get_json()["fields"])
     assert api.post("/applications", {"kind": "pizza"}).status_code == 422
@@ -163,7 +193,9 @@ def test_a_decision_on_an_application_that_moved_on_gets_409(client: FlaskClient
     enterprise_api = Api(client, make_user(Role.ENTERPRISE))
     first = Api(client, make_approver("commerce", "310115", name="第一位"))
     second = Api(client, make_approver("commerce", "310115", name="第二位"))
-    app_id = enterprise_api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields()}).get_json()["id"]
+    app_id = enterprise_api.post(
+        "/applications", {"kind": "vehicle_pass", **vehicle_fields()}
+    ).get_json()["id"]
     enterprise_api.post(f"/applications/{app_id}/submit")
     assert decide(first, app_id, "approve").status_code == 201
     late = decide(second, app_id, "reject", "不符合", reason_code="other")
@@ -176,7 +208,9 @@ def test_a_decision_on_an_application_that_moved_on_gets_409(client: FlaskClient
 def test_return_and_reject_need_a_reason(client: FlaskClient) -> None:
     enterprise_api = Api(client, make_user(Role.ENTERPRISE))
     approver = Api(client, make_approver("commerce", "310115"))
-    app_id = enterprise_api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields()}).get_json()["id"]
+    app_id = enterprise_api.post(
+        "/applications", {"kind": "vehicle_pass", **vehicle_fields()}
+    ).get_json()["id"]
     enterprise_api.post(f"/applications/{app_id}/submit")
     assert decide(approver, app_id, "return").get_json()["fields"].keys() == {"comment"}
     assert "comment" in decide(approver, app_id, "reject").get_json()["fields"]
@@ -193,7 +227,9 @@ def test_nobody_signs_two_steps_of_one_application(client: FlaskClient) -> None:
     enterprise_api = Api(client, make_user(Role.ENTERPRISE))
     officer = make_approver("commerce", "310115")
     api = Api(client, officer)
-    app_id = enterprise_api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields()}).get_json()["id"]
+    app_id = enterprise_api.post(
+        "/applications", {"kind": "vehicle_pass", **vehicle_fields()}
+    ).get_json()["id"]
     enterprise_api.post(f"/applications/{app_id}/submit")
     assert decide(api, app_id, "approve").status_code == 201
     # Moved to the city transport department; the same person transferred there:
@@ -209,7 +245,9 @@ def test_nobody_signs_two_steps_of_one_application(client: FlaskClient) -> None:
 
 def test_withdraw(client: FlaskClient) -> None:
     api = Api(client, make_user(Role.ENTERPRISE))
-    app_id = api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields()}).get_json()["id"]
+    app_id = api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields()}).get_json()[
+        "id"
+    ]
     api.post(f"/applications/{app_id}/submit")
     assert api.post(f"/applications/{app_id}/withdraw").get_json()["status"] == "withdrawn"
     assert api.post(f"/applications/{app_id}/withdraw").status_code == 409
@@ -221,7 +259,9 @@ def test_every_change_notifies_and_is_audited(client: FlaskClient, app: Flask) -
     enterprise_api = Api(client, applicant)
     approver_user = make_approver("commerce", "310115")
     approver = Api(client, approver_user)
-    app_id = enterprise_api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields()}).get_json()["id"]
+    app_id = enterprise_api.post(
+        "/applications", {"kind": "vehicle_pass", **vehicle_fields()}
+    ).get_json()["id"]
     enterprise_api.post(f"/applications/{app_id}/submit")
     decide(approver, app_id, "return", "请补充材料")
     mails = [(m.to, m.body) for m in outbox(app)]

@@ -65,7 +65,8 @@ def test_the_table_has_no_ambiguous_rows() -> None:
         for state in State:
             for action in Action:
                 matching = [
-                    t for t in TRANSITIONS
+                    t
+                    for t in TRANSITIONS
                     if t.state is state and t.action is action and t.guard(facts)
                 ]
                 assert len(matching) <= 1, (state, action, facts)
