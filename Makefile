@@ -33,8 +33,8 @@ translations: $(VENV)/.installed
 
 # Re-extract the strings after changing texts; then translate the new ones in the .po file.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o permits/translations/messages.pot .
-	$(BIN)/pybabel update -q -i permits/translations/messages.pot -d permits/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o permits/translations/messages.pot .
+	$(BIN)/pybabel update -i permits/translations/messages.pot -d permits/translations
 
 # A random SECRET_KEY in instance/, made once and readable only by its owner.
 secret:

@@ -55,10 +55,9 @@ def time_left(due: datetime | None, now: datetime) -> str:
     """How long until a step is due, or how long it is overdue, in hours."""
     if due is None:
         return ""
-    hours = int((due - now).total_seconds() // 3600)
     if due >= now:
-        return str(_l("%(h)d h left", h=hours))
-    return str(_l("overdue by %(h)d h", h=-hours))
+        return str(_l("%(h)d h left", h=int((due - now).total_seconds() // 3600)))
+    return str(_l("overdue by %(h)d h", h=int((now - due).total_seconds() // 3600)))
 
 
 def role_name(role: Role | str) -> str:

@@ -73,6 +73,8 @@ FILE_SIGNATURES = (
 )
 
 REQUIRED_MESSAGE = _l("This field is required.")
+#: Text fields stored as "" rather than NULL when cleared.
+NOT_NULL_TEXT = ("contact_name", "contact_phone")
 INVALID = _l("Some fields need your attention.")
 
 
@@ -253,6 +255,10 @@ def clean(kind: Kind, data: Mapping[str, Any], *, now: datetime) -> Cleaned:
     for name, raw in data.items():
         if name not in allowed:
             out.problems[name] = str(_l("Unknown field for this kind of application."))
+        elif _blank(raw) and name in NOT_NULL_TEXT:
+            out.values[name] = ""  # a blank contact is simply empty; submit asks for it
+        elif _blank(raw) and name == "district":
+            out.problems[name] = str(_l("Choose one of the city's districts."))
         elif _blank(raw) and name != "closed_loop":
             out.values[name] = None
         else:

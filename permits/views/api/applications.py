@@ -276,6 +276,8 @@ def list_applications() -> Response:
     if request.args.get("step") == "mine":
         if me.role is not Role.APPROVER:
             return json_error(403, "step=mine is the queue of an approver.")
+        if cursor and reviews.decode_cursor(cursor) is None:
+            return json_error(400, "cursor is not valid.")
         items = reviews.queue(
             me, reviews.QueueFilter(kind=kind), now=utcnow(), after=cursor, limit=limit + 1
         )

@@ -38,7 +38,11 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}, **extra}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+        **extra,
+    }
 
 
 # The enumerations come from the code, so the document cannot drift from what is accepted.
@@ -235,12 +239,14 @@ def _fields_schema(kind: Kind, fields: dict[str, Any], *, create: bool) -> dict[
     kind_property = {"type": "string", "const": kind.value}
     if not create:
         kind_property["description"] = "Optional; the kind of an application cannot change"
-    return {
+    schema: dict[str, Any] = {
         "type": "object",
-        "required": ["kind"] if create else [],
         "properties": {"kind": kind_property, **fields},
         "additionalProperties": False,
     }
+    if create:
+        schema["required"] = ["kind"]
+    return schema
 
 
 APPLICATION_FIELD_ERRORS = (
@@ -328,6 +334,317 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/applications": {
+            "post": {
+                "operationId": "createApplication",
+                "summary": "Create a draft application for the caller's enterprise",
+                "description": (
+                    "Enterprise accounts only. The given fields must be valid; the others may be "
+                    "filled in later with PATCH. A work-resumption draft takes the enterprise's "
+                    "contact when none is given."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ApplicationCreate")}},
+                },
+                "responses": {
+                    "201": _json(
+                        _ref("Application"),
+                        "The new draft",
+                        headers={
+                            "Location": {
+                                "description": "The URL of the application",
+                                "schema": {"type": "string", "format": "uri-reference"},
+                            }
+                        },
+                    ),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an enterprise account"),
+                    **_error(422, APPLICATION_FIELD_ERRORS),
+                },
+            },
+            "get": {
+                "operationId": "listApplications",
+                "summary": "List the applications the caller may see, a page at a time",
+                "description": (
+                    "An enterprise sees its own applications; an approver those waiting at or "
+                    "decided by its department; admins and supervisors all of them. With "
+                    "`step=mine` an approver gets its queue instead: what waits at its step, "
+                    "soonest due (so overdue) first; `status` and `order` do not apply there. "
+                    "Follow `next_cursor` for the next page."
+                ),
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": STATES},
+                    },
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": KINDS},
+                    },
+                    {
+                        "name": "step",
+                        "in": "query",
+                        "description": "`mine`: the approver's queue",
+                        "schema": {"type": "string", "enum": ["mine"]},
+                    },
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["newest", "oldest"],
+                            "default": "newest",
+                        },
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "The `next_cursor` of the previous page (opaque)",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "description": f"Page size; values outside 1..{MAX_PAGE} are clamped",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_PAGE,
+                            "default": 20,
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": _json(_ref("ApplicationPage"), "A page of applications"),
+                    **_error(400, "status, kind, limit, order or cursor is not valid"),
+                    **_errors(401),
+                    **_error(
+                        403, "A checkpoint account, or step=mine from someone not an approver"
+                    ),
+                },
+            },
+        },
+        "/applications/{application_id}": {
+            "get": {
+                "operationId": "getApplication",
+                "summary": "The whole file of an application, with its drivers, files and history",
+                "parameters": [{"$ref": "#/components/parameters/ApplicationId"}],
+                "responses": {
+                    "200": _json(_ref("Application"), "The application"),
+                    **_errors(401),
+                    **_error(403, "The account must change its password first"),
+                    **_error(404, "No such application, or the caller may not see it"),
+                },
+            },
+            "patch": {
+                "operationId": "updateApplication",
+                "summary": "Change fields of a draft or returned application",
+                "description": (
+                    "Only the given fields change; null, an empty string or an empty list "
+                    "clears one."
+                ),
+                "parameters": [{"$ref": "#/components/parameters/ApplicationId"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ApplicationPatch")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Application"), "The changed application"),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an enterprise account"),
+                    **_error(404, "No such application, or not the caller's enterprise's"),
+                    **_error(409, "The application is neither a draft nor returned"),
+                    **_error(422, APPLICATION_FIELD_ERRORS + "; `kind` when it would change"),
+                },
+            },
+        },
+        "/applications/{application_id}/attachments": {
+            "post": {
+                "operationId": "addAttachment",
+                "summary": "Upload a file (e.g. the epidemic prevention plan) to an application",
+                "description": (
+                    "PDF, JPEG or PNG, judged by the content, not the name; the stored name is "
+                    "the cleaned given name with the extension of the detected type. Only while "
+                    "the application is a draft or returned."
+                ),
+                "parameters": [{"$ref": "#/components/parameters/ApplicationId"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file", "purpose"],
+                                "properties": {
+                                    "file": {
+                                        "type": "string",
+                                        "contentMediaType": "application/octet-stream",
+                                        "description": "A PDF, JPEG or PNG file, at most "
+                                        "MAX_CONTENT_LENGTH (10 MiB by default)",
+                                    },
+                                    "purpose": {
+                                        "type": "string",
+                                        "enum": list(ATTACHMENT_PURPOSES),
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(_ref("UploadedAttachment"), "The stored file"),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an enterprise account"),
+                    **_error(404, "No such application, or not the caller's enterprise's"),
+                    **_error(409, "The application is neither a draft nor returned"),
+                    **_error(413, "The upload is larger than MAX_CONTENT_LENGTH"),
+                    **_error(
+                        422,
+                        "`purpose` is not listed, or `file` is missing, empty or not a PDF, "
+                        "JPEG or PNG",
+                    ),
+                },
+            }
+        },
+        "/applications/{application_id}/attachments/{attachment_id}": {
+            "get": {
+                "operationId": "getAttachment",
+                "summary": "Download a file of an application",
+                "parameters": [
+                    {"$ref": "#/components/parameters/ApplicationId"},
+                    {"$ref": "#/components/parameters/AttachmentId"},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file, as an attachment under its stored name",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": "`attachment` with the file's name",
+                                "schema": {"type": "string"},
+                            },
+                            "Cache-Control": {
+                                "description": "`private, no-store`",
+                                "schema": {"type": "string"},
+                            },
+                        },
+                        "content": {content_type: {} for content_type in CONTENT_TYPES},
+                    },
+                    **_errors(401),
+                    **_error(403, "The account must change its password first"),
+                    **_error(
+                        404,
+                        "No such file of this application, the caller may not see the "
+                        "application, or the stored file is gone",
+                    ),
+                },
+            }
+        },
+        "/applications/{application_id}/submit": {
+            "post": {
+                "operationId": "submitApplication",
+                "summary": "Send a complete draft (or a fixed returned application) to review",
+                "description": "Review starts at step 1, also after a return.",
+                "parameters": [{"$ref": "#/components/parameters/ApplicationId"}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["id", "status", "step"],
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "status": {"type": "string", "const": State.IN_REVIEW.value},
+                                "step": _ref("Step"),
+                            },
+                        },
+                        "Submitted: where it waits now",
+                    ),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an enterprise account"),
+                    **_error(404, "No such application, or not the caller's enterprise's"),
+                    **_error(
+                        409, "Already submitted, decided or withdrawn, or changed in the meantime"
+                    ),
+                    **_error(
+                        422,
+                        "Not complete: `fields` names each missing or wrong field "
+                        "(`prevention_plan` when a work-resumption application has no such file; "
+                        "dates in the past or too far apart)",
+                    ),
+                },
+            }
+        },
+        "/applications/{application_id}/withdraw": {
+            "post": {
+                "operationId": "withdrawApplication",
+                "summary": "Take back a draft, returned application or one under review; final",
+                "parameters": [{"$ref": "#/components/parameters/ApplicationId"}],
+                "responses": {
+                    "200": _json(_ref("Application"), "The withdrawn application"),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an enterprise account"),
+                    **_error(404, "No such application, or not the caller's enterprise's"),
+                    **_error(409, "Approved, rejected or withdrawn already"),
+                },
+            }
+        },
+        "/applications/{application_id}/decisions": {
+            "post": {
+                "operationId": "decideApplication",
+                "summary": "Approve, return or reject the step an application waits at",
+                "description": (
+                    "For an approver of the department and scope of the current step who has "
+                    "signed no other step of this application. Approving the last step approves "
+                    "the application; a return sends it back to the enterprise; a reject is "
+                    "final. Of two approvers deciding at once, exactly one succeeds."
+                ),
+                "parameters": [{"$ref": "#/components/parameters/ApplicationId"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("DecisionRequest")}},
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "required": ["decision", "application"],
+                            "properties": {
+                                "decision": _ref("Decision"),
+                                "application": _ref("Application"),
+                            },
+                        },
+                        "The decision, and the application after it",
+                    ),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(
+                        403,
+                        "Not an approver; the application does not wait at the caller's "
+                        "department's step; or the caller signed another step of it "
+                        "(separation of duties)",
+                    ),
+                    **_error(404, "No such application, or the caller may not see it"),
+                    **_error(
+                        409,
+                        "Already decided: the application is no longer in review or someone "
+                        "decided this step first; `error` is `already_decided`",
+                    ),
+                    **_error(
+                        422,
+                        "`decision` is not approve, return or reject; `comment` is missing (a "
+                        "return or reject needs one) or longer than 2000 characters; "
+                        "`reason_code` is not listed",
+                    ),
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -352,6 +669,20 @@ SPEC: dict[str, Any] = {
                 "description": "Same-origin browser calls; unsafe methods need X-CSRFToken.",
             },
         },
+        "parameters": {
+            "ApplicationId": {
+                "name": "application_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+            "AttachmentId": {
+                "name": "attachment_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+        },
         "responses": {"Error": ERROR_RESPONSE},
         "schemas": {
             "Error": {
@@ -367,6 +698,204 @@ SPEC: dict[str, Any] = {
                     },
                 },
             },
+            "Application": _application_schema(full=True),
+            "ApplicationSummary": _application_schema(full=False),
+            "ApplicationPage": {
+                "type": "object",
+                "required": ["items", "next_cursor"],
+                "properties": {
+                    "items": {"type": "array", "items": _ref("ApplicationSummary")},
+                    "next_cursor": {
+                        "type": ["string", "null"],
+                        "description": "Pass as `cursor` for the next page; null on the last",
+                    },
+                },
+            },
+            "Step": {
+                "type": "object",
+                "description": "The workflow step an application in review waits at",
+                "required": ["position", "department", "scope", "entered_at", "due_at", "overdue"],
+                "properties": {
+                    "position": {"type": "integer", "minimum": 1},
+                    "department": {
+                        "type": "string",
+                        "description": "Code of the department that signs the step",
+                        "examples": ["economy", "transport"],
+                    },
+                    "scope": {
+                        "type": "string",
+                        "description": "The signing department's scope: a 6-digit district code "
+                        "or `city`",
+                        "examples": ["310115", "city"],
+                    },
+                    "entered_at": TIME,
+                    "due_at": TIME,
+                    "overdue": {"type": "boolean"},
+                },
+            },
+            "Driver": {
+                "type": "object",
+                "required": ["name", "id_number", "phone"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 50},
+                    "id_number": {
+                        "type": "string",
+                        "pattern": "^[0-9]{17}[0-9X]$",
+                        "description": "Resident ID number (GB 11643)",
+                    },
+                    "phone": {"type": "string", "pattern": "^1[3-9][0-9]{9}$"},
+                },
+            },
+            "DriverInput": {
+                "type": "object",
+                "required": ["name", "id_number", "phone"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 50},
+                    "id_number": {
+                        "type": "string",
+                        "description": "Resident ID number of 18 characters with a valid GB "
+                        "11643 check character; spaces are removed, x is upper-cased; unique "
+                        "within the list",
+                    },
+                    "phone": {
+                        "type": "string",
+                        "description": "11-digit mainland mobile number (spaces, dashes, +86 "
+                        "are removed)",
+                    },
+                },
+            },
+            "AttachmentInfo": {
+                "type": "object",
+                "required": [
+                    "id",
+                    "purpose",
+                    "filename",
+                    "content_type",
+                    "size",
+                    "created_at",
+                    "url",
+                ],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "purpose": {"type": "string", "enum": list(ATTACHMENT_PURPOSES)},
+                    "filename": {"type": "string"},
+                    "content_type": {"type": "string", "enum": CONTENT_TYPES},
+                    "size": {"type": "integer", "description": "Bytes"},
+                    "created_at": TIME,
+                    "url": {
+                        "type": "string",
+                        "format": "uri-reference",
+                        "description": "Where to download it",
+                    },
+                },
+            },
+            "UploadedAttachment": {
+                "type": "object",
+                "required": ["id", "purpose", "filename", "content_type", "size", "sha256"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "purpose": {"type": "string", "enum": list(ATTACHMENT_PURPOSES)},
+                    "filename": {"type": "string"},
+                    "content_type": {"type": "string", "enum": CONTENT_TYPES},
+                    "size": {"type": "integer", "description": "Bytes"},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                },
+            },
+            "HistoryEntry": {
+                "type": "object",
+                "required": [
+                    "action",
+                    "round",
+                    "step",
+                    "department",
+                    "actor",
+                    "comment",
+                    "reason_code",
+                    "at",
+                ],
+                "properties": {
+                    "action": {"type": "string", "enum": [a.value for a in Action]},
+                    "round": {"type": "integer", "minimum": 0},
+                    "step": {
+                        "type": ["integer", "null"],
+                        "description": "The step decided; null for a submission or withdrawal",
+                    },
+                    "department": {
+                        "type": ["object", "null"],
+                        "required": ["code", "scope"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "scope": {"type": "string"},
+                        },
+                        "description": "The deciding department; null for the enterprise's acts",
+                    },
+                    "actor": {"type": "string", "description": "Name (or email) of who acted"},
+                    "comment": {"type": "string"},
+                    "reason_code": {
+                        "type": ["string", "null"],
+                        "enum": [*REASON_CODES, None],
+                        "description": "Set on rejections only",
+                    },
+                    "at": TIME,
+                },
+            },
+            "Decision": {
+                "type": "object",
+                "required": ["id", "action", "step", "round", "reason_code", "comment"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "action": {"type": "string", "enum": DECISION_ACTIONS},
+                    "step": {"type": "integer", "minimum": 1},
+                    "round": {"type": "integer", "minimum": 1},
+                    "reason_code": {
+                        "type": ["string", "null"],
+                        "enum": [*REASON_CODES, None],
+                        "description": "Set on rejections only",
+                    },
+                    "comment": {"type": "string"},
+                },
+            },
+            "DecisionRequest": {
+                "type": "object",
+                "required": ["decision"],
+                "properties": {
+                    "decision": {"type": "string", "enum": DECISION_ACTIONS},
+                    "comment": {
+                        "type": "string",
+                        "maxLength": 2000,
+                        "description": "Required to return or reject",
+                    },
+                    "reason_code": {
+                        "type": ["string", "null"],
+                        "enum": [*REASON_CODES, None],
+                        "description": "Coded reason of a rejection (`other` when omitted); "
+                        "ignored for approve and return",
+                    },
+                },
+            },
+            "ApplicationCreate": {
+                "description": "`kind` and any of that kind's fields",
+                "oneOf": [_ref("WorkResumptionCreate"), _ref("VehiclePassCreate")],
+                "discriminator": {
+                    "propertyName": "kind",
+                    "mapping": {
+                        Kind.WORK_RESUMPTION.value: "#/components/schemas/WorkResumptionCreate",
+                        Kind.VEHICLE_PASS.value: "#/components/schemas/VehiclePassCreate",
+                    },
+                },
+            },
+            "WorkResumptionCreate": _fields_schema(
+                Kind.WORK_RESUMPTION, WORK_RESUMPTION_IN, create=True
+            ),
+            "VehiclePassCreate": _fields_schema(Kind.VEHICLE_PASS, VEHICLE_PASS_IN, create=True),
+            "ApplicationPatch": {
+                "description": "Any of the fields of the application's kind",
+                "anyOf": [_ref("WorkResumptionPatch"), _ref("VehiclePassPatch")],
+            },
+            "WorkResumptionPatch": _fields_schema(
+                Kind.WORK_RESUMPTION, WORK_RESUMPTION_IN, create=False
+            ),
+            "VehiclePassPatch": _fields_schema(Kind.VEHICLE_PASS, VEHICLE_PASS_IN, create=False),
             "Token": {
                 "type": "object",
                 "required": ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"],
