@@ -23,7 +23,6 @@ class Defaults:
     #: SQLAlchemy URL; empty means SQLite in the instance folder.
     DATABASE_URL = ""
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
-    SQLALCHEMY_SESSION_OPTIONS: ClassVar[dict[str, Any]] = {"expire_on_commit": False}
 
     TIMEZONE = "Asia/Shanghai"
     #: The administrative division code of the city the service runs for.

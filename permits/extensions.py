@@ -12,7 +12,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from permits.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+#: Objects keep their loaded values after a commit: no extra query to render a response.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
