@@ -65,3 +65,26 @@ def test_mail_is_written_in_the_recipients_language(app: Flask) -> None:
     db.session.commit()
     mine = [m for m in outbox(app) if m.to == applicant.email]
     assert "was rejected" in mine[-1].body
+
+
+def test_mail_goes_out_through_smtp_when_configured(app: Flask) -> None:
+    from tests.smtp_server import smtp_server
+
+    applicant = make_user(Role.ENTERPRISE)
+    application = make_application(applicant)
+    with smtp_server() as (port, received):
+        app.config.update(
+            TESTING=False,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=port,
+            MAIL_USE_TLS=False,
+            MAIL_SENDER="permits@city.example",
+        )
+        try:
+            applications.submit(applicant, application, now=utcnow())
+            db.session.commit()
+        finally:
+            app.config["TESTING"] = True
+    assert [m["To"] for m in received] == [applicant.email]
+    assert received[0]["From"] == "permits@city.example"
+    assert f"#{application.id}" in received[0].get_content()
