@@ -443,12 +443,24 @@ def submit(actor: User, application: Application, *, now: datetime) -> Applicati
     except StateMoved:
         raise Conflict(_l("This application changed in the meantime; reload it.")) from None
     application.workflow = workflow
+    _record_applicant_action(actor, application, Action.SUBMIT, now=now)
+    notifications.notify([application.created_by], "submitted", application, step=1)
+    notifications.notify(
+        notifications.approvers_of(signer.department_code, signer.scope), "waiting", application
+    )
+    return application
+
+
+def _record_applicant_action(
+    actor: User, application: Application, action: Action, *, now: datetime
+) -> None:
+    """A submission or withdrawal joins the timeline (as a step-less entry) and the audit log."""
     db.session.add(
         Decision(
             application_id=application.id,
             round=application.round,
             step=None,
-            action=Action.SUBMIT,
+            action=action,
             actor_id=actor.id,
             comment="",
             created_at=now,
@@ -456,17 +468,12 @@ def submit(actor: User, application: Application, *, now: datetime) -> Applicati
     )
     db.session.flush()
     audit.record(
-        "application.submit",
+        f"application.{action.value}",
         actor=actor,
         obj=application,
         details={"round": application.round},
         now=now,
     )
-    notifications.notify([application.created_by], "submitted", application, step=1)
-    notifications.notify(
-        notifications.approvers_of(signer.department_code, signer.scope), "waiting", application
-    )
-    return application
 
 
 def withdraw(actor: User, application: Application, *, now: datetime) -> Application:
@@ -489,19 +496,7 @@ def withdraw(actor: User, application: Application, *, now: datetime) -> Applica
         raise Conflict(_l("This application can no longer be withdrawn.")) from None
     except StateMoved:
         raise Conflict(_l("This application changed in the meantime; reload it.")) from None
-    db.session.add(
-        Decision(
-            application_id=application.id,
-            round=application.round,
-            step=None,
-            action=Action.WITHDRAW,
-            actor_id=actor.id,
-            comment="",
-            created_at=now,
-        )
-    )
-    db.session.flush()
-    audit.record("application.withdraw", actor=actor, obj=application, now=now)
+    _record_applicant_action(actor, application, Action.WITHDRAW, now=now)
     if department_code is not None and scope is not None:
         notifications.notify(
             notifications.approvers_of(department_code, scope), "withdrawn", application

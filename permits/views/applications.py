@@ -333,9 +333,8 @@ def withdraw(application_id: int) -> Response:
     return redirect(url_for("applications.show", application_id=application.id))
 
 
-@bp.get("/<int:application_id>/attachments/<int:attachment_id>")
-def download(application_id: int, attachment_id: int) -> Response:
-    """Served only to those who may read the application, always as a download."""
+def serve_attachment(application_id: int, attachment_id: int) -> Response:
+    """A file, only to those who may read its application, always as a download, never cached."""
     attachment = db.session.get(Attachment, attachment_id)
     if (
         attachment is None
@@ -355,6 +354,11 @@ def download(application_id: int, attachment_id: int) -> Response:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/<int:application_id>/attachments/<int:attachment_id>")
+def download(application_id: int, attachment_id: int) -> Response:
+    return serve_attachment(application_id, attachment_id)
 
 
 notifications_bp = Blueprint("notifications", __name__, url_prefix="/notifications")

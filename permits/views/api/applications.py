@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request, send_file, url_for
+from flask import abort, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Application, Attachment, Kind, Role, User, utcnow
+from permits.models import Application, Kind, Role, User, utcnow
 from permits.permissions import (
-    can_download_attachment,
     can_view_application,
     can_withdraw_application,
     roles_required,
@@ -21,6 +20,7 @@ from permits.permissions import (
 from permits.services import applications, reviews
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
+from permits.views.applications import serve_attachment
 from permits.workflow import State
 
 MAX_PAGE = 100
@@ -184,25 +184,7 @@ def add_attachment(application_id: int) -> Response:
 
 @bp.get("/applications/<int:application_id>/attachments/<int:attachment_id>")
 def get_attachment(application_id: int, attachment_id: int) -> Response:
-    attachment = db.session.get(Attachment, attachment_id)
-    if (
-        attachment is None
-        or attachment.application_id != application_id
-        or not can_download_attachment(_me(), attachment)
-    ):
-        abort(404)
-    path = applications.attachment_path(attachment)
-    if not path.is_file():
-        abort(404)
-    response = send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return serve_attachment(application_id, attachment_id)
 
 
 @bp.post("/applications/<int:application_id>/submit")
