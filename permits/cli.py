@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from permits import audit
 from permits.extensions import db
 from permits.models import AuditEvent, Role, utcnow
-from permits.services import accounts, demo, organisations
+from permits.services import accounts, demo, issuance, organisations
 from permits.services.errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -170,6 +170,33 @@ def load_demo() -> None:
     )
 
 
+keys_cli = click.Group("keys", help="The keys that sign passes.")
+
+
+@keys_cli.command("rotate")
+@english
+def rotate_keys() -> None:
+    """Make a new current signing key; old keys stay published while their passes may be valid."""
+    key = issuance.key_store().rotate(utcnow())
+    with unit_of_work():
+        audit.record("keys.rotate", actor=None, details={"kid": key.kid_hex})
+    click.echo(f"New signing key {key.kid_hex}, signing until {key.expires_at:%Y-%m-%d}.")
+
+
+@keys_cli.command("list")
+@english
+def list_keys() -> None:
+    """The signing keys, their periods and whether they still sign."""
+    now = utcnow()
+    for key in issuance.key_store().all():
+        state = "retired" if key.retired_at else "current"
+        published = "published" if key.expires_at > now else "expired"
+        click.echo(
+            f"{key.kid_hex}  {key.not_before:%Y-%m-%d} → {key.expires_at:%Y-%m-%d}  "
+            f"{state}, {published}"
+        )
+
+
 audit_cli = click.Group("audit", help="The audit log.")
 
 
@@ -186,7 +213,7 @@ def verify_audit() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (enterprises_cli, checkpoints_cli, users_cli, audit_cli, load_demo):
+    for command in (enterprises_cli, checkpoints_cli, users_cli, keys_cli, audit_cli, load_demo):
         app.cli.add_command(command)
 
 

@@ -56,6 +56,17 @@ class Defaults:
     #: Where attachments are stored (outside static/); empty means instance/uploads.
     UPLOAD_DIR = ""
 
+    #: Where the signing keys live (mode 0600); empty means instance/keys.
+    KEYS_DIR = ""
+    #: How long one key signs: a pass never outlives its key; a new key is made when needed.
+    KEY_LIFETIME_DAYS = 400
+    #: The iss claim of passes; empty means "CN-" and CITY_CODE.
+    PASS_ISSUER = ""
+    #: A TrueType font with Chinese glyphs for the PDFs; empty means the installed default.
+    PDF_FONT = ""
+    #: How long a driver's share link to an e-pass works (never beyond the pass's validity).
+    SHARE_LINK_DAYS = 7
+
     #: SMTP for notification emails; empty MAIL_SERVER sends none (in-app notifications stay).
     MAIL_SERVER = ""
     MAIL_PORT = 587
@@ -93,6 +104,9 @@ TEXT_SETTINGS = (
     "RATELIMIT_STORAGE_URL",
     "MAIL_PASSWORD",
     "MAIL_USERNAME",
+    "KEYS_DIR",
+    "PASS_ISSUER",
+    "PDF_FONT",
 )
 
 

@@ -218,3 +218,11 @@ class DecisionForm(FlaskForm):
         description=_l("Required to return or reject; the enterprise sees it."),
         render_kw={"rows": 4},
     )
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for the revocation"),
+        description=_l("The enterprise is told; checkpoints see that the pass is revoked."),
+        render_kw={"rows": 3, "maxlength": 500},
+    )

@@ -25,6 +25,8 @@ from permits.models import Base
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 #: Uploaded files of this run (never the developer's instance/uploads).
 UPLOADS = tempfile.mkdtemp(prefix="permits-test-uploads-")
+#: Signing keys of this run.
+KEYS = tempfile.mkdtemp(prefix="permits-test-keys-")
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +56,7 @@ def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "PASSWORD_HASH_FAST": True,
         "SERVER_NAME": "localhost",
         "UPLOAD_DIR": UPLOADS,
+        "KEYS_DIR": KEYS,
     }
     config.update(overrides)
     return config
@@ -97,10 +100,27 @@ def app(migrated: str) -> Iterator[Flask]:
     with app.app_context():
         yield app
         db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+        empty_every_table()
         db.engine.dispose()
+
+
+def empty_every_table() -> None:
+    """A fresh database for the next test, whatever cycles the foreign keys make."""
+    tables = Base.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        return
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, where it takes effect
+        try:
+            with conn.begin():
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 @pytest.fixture

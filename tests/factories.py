@@ -153,3 +153,20 @@ def make_application(
 
 def make_approver(code: str, scope: str, **fields: Any) -> User:
     return make_user(Role.APPROVER, department=make_department(code, scope), **fields)
+
+
+def approve_fully(application: Any) -> Any:
+    """Both steps approved by fresh approvers of the right departments; returns the pass."""
+    from permits.models import utcnow
+    from permits.services import issuance, reviews
+
+    for _ in range(2):
+        code, scope = application.current_department_code, application.current_scope
+        reviews.decide(make_approver(code, scope), application, "approve", now=utcnow())
+        db.session.commit()
+    return issuance.pass_of(application)
+
+
+def make_pass(user: User | None = None, kind: str = "vehicle_pass", **overrides: Any) -> Any:
+    """An issued pass, through the real workflow."""
+    return approve_fully(make_application(user, kind, submit=True, **overrides))

@@ -20,11 +20,15 @@ PUBLIC_ENDPOINTS = {
     "auth.register",
     "auth.set_language",
     "api.openapi_json",
+    "api.keys",
+    "api.revocations",
+    "passes.shared",
 }
 
 
 def sample_url(rule: str) -> str:
     url = rule.replace("<path:filename>", "css/app.css").replace("<kind>", "vehicle_pass")
+    url = url.replace("<number>", "310115000001").replace("<signed>", "x")
     return re.sub(r"<int:[^>]+>", "1", url)
 
 

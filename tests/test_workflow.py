@@ -81,6 +81,7 @@ def test_nothing_else_assigns_a_state() -> None:
     writers = []
     for path in package.rglob("*.py"):
         text = path.read_text()
-        if re.search(r"\.status\s*=[^=]|\bstatus=State\.(?!DRAFT)", text):
+        lines = [line for line in text.splitlines() if "PassStatus" not in line]
+        if re.search(r"\.status\s*=[^=]|\bstatus=State\.(?!DRAFT)", "\n".join(lines)):
             writers.append(path.relative_to(package).as_posix())
     assert writers == []

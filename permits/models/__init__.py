@@ -26,6 +26,7 @@ from permits.models.audit import AuditEvent, AuditHead
 from permits.models.base import Base, utcnow
 from permits.models.checkpoints import Checkpoint
 from permits.models.notifications import Notification
+from permits.models.passes import Counter, Pass, PassStatus
 
 __all__ = [
     "BY_CARGO",
@@ -39,12 +40,15 @@ __all__ = [
     "Base",
     "CargoCategory",
     "Checkpoint",
+    "Counter",
     "Decision",
     "Department",
     "Driver",
     "Enterprise",
     "Kind",
     "Notification",
+    "Pass",
+    "PassStatus",
     "Role",
     "ScopeRule",
     "User",

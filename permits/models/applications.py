@@ -163,6 +163,8 @@ class Application(Base):
     submitted_at: Mapped[datetime | None]
     #: When it reached a final state.
     closed_at: Mapped[datetime | None]
+    #: The pass this application renews; that pass is superseded when this one's is issued.
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("passes.id", use_alter=True))
 
     enterprise: Mapped[Enterprise] = relationship()
     created_by: Mapped[User] = relationship()

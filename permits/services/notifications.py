@@ -23,6 +23,8 @@ MESSAGES = {
     "rejected": _l("Application %(number)s was rejected: %(comment)s"),
     "approved": _l("Application %(number)s is approved."),
     "withdrawn": _l("Application %(number)s was withdrawn by the enterprise."),
+    "issued": _l("The pass for application %(number)s is issued: pass number %(pass_number)s."),
+    "revoked": _l("Pass %(pass_number)s was revoked: %(comment)s"),
 }
 SUBJECT = _l("Permits: application %(number)s")
 

@@ -22,7 +22,7 @@ from permits.models import (
     Role,
     User,
 )
-from permits.services import notifications, workflows
+from permits.services import issuance, notifications, workflows
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 from permits.services.state import StateMoved, move
 from permits.workflow import DECISIONS, Action, Facts, IllegalTransition, State
@@ -236,8 +236,10 @@ def decide(
 
 
 def on_final_approval(application: Application, actor: User, *, now: datetime) -> None:
-    """The last step approved, in the decision's transaction: the place where a pass is issued."""
+    """The last step approved: the pass is issued in the decision's own transaction, so a
+    failure leaves neither decision nor pass nor used serial behind."""
     notifications.notify([application.created_by], "approved", application)
+    issuance.issue_pass(application, now=now)
 
 
 # --- the queue ---------------------------------------------------------------------------

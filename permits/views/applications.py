@@ -49,7 +49,7 @@ from permits.permissions import (
     can_withdraw_application,
     roles_required,
 )
-from permits.services import applications, notifications
+from permits.services import applications, issuance, notifications
 from permits.services.errors import DomainError
 from permits.workflow import State
 
@@ -297,6 +297,7 @@ def show(application_id: int) -> str:
         missing=applications.missing_fields(application)
         if can_edit_application(me, application)
         else {},
+        issued=issuance.pass_of(application),
         now=utcnow(),
     )
 

@@ -22,4 +22,9 @@ def protect_session_calls() -> None:
         csrf.protect()
 
 
-from permits.views.api import accounts, applications, openapi  # noqa: E402,F401 - registers routes
+from permits.views.api import (  # noqa: E402,F401 - registers the routes
+    accounts,
+    applications,
+    openapi,
+    passes,
+)

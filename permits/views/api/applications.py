@@ -11,13 +11,13 @@ from werkzeug.wrappers import Response
 
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Application, Kind, Role, User, utcnow
+from permits.models import Application, Kind, Pass, Role, User, utcnow
 from permits.permissions import (
     can_view_application,
     can_withdraw_application,
     roles_required,
 )
-from permits.services import applications, reviews
+from permits.services import applications, issuance, reviews
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
 from permits.views.applications import serve_attachment
@@ -62,6 +62,29 @@ def step_json(application: Application) -> dict[str, Any] | None:
     }
 
 
+def _pass_summary(application: Application) -> dict[str, Any] | None:
+    if application.status is not State.APPROVED:
+        return None
+    issued = issuance.pass_of(application)
+    if issued is None:
+        return None
+    return {
+        "number": issued.number,
+        "status": issued.status.value,
+        "valid_from": _iso(issued.valid_from),
+        "valid_until": _iso(issued.valid_until),
+        "control_code": issued.control_code,
+        "url": url_for("api.get_pass", number=issued.number),
+    }
+
+
+def _renewal_of(application: Application) -> str | None:
+    if application.renewal_of_id is None:
+        return None
+    old = db.session.get(Pass, application.renewal_of_id)
+    return old.number if old else None
+
+
 def application_json(application: Application, *, full: bool = True) -> dict[str, Any]:
     """The API's view of an application; `full` adds drivers, files and the history."""
     data: dict[str, Any] = {
@@ -76,7 +99,8 @@ def application_json(application: Application, *, full: bool = True) -> dict[str
         "created_at": _iso(application.created_at),
         "updated_at": _iso(application.updated_at),
         "submitted_at": _iso(application.submitted_at),
-        "pass": None,
+        "pass": _pass_summary(application),
+        "renewal_of": _renewal_of(application),
     }
     if application.kind is Kind.WORK_RESUMPTION:
         data.update(

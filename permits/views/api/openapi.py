@@ -95,7 +95,14 @@ COMMON_OUT: dict[str, Any] = {
     "created_at": TIME,
     "updated_at": TIME,
     "submitted_at": {**NULLABLE_TIME, "description": "The latest submission; null for a draft"},
-    "pass": {"type": "null", "description": "The issued pass; always null for now"},
+    "pass": {
+        "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/PassSummary"}],
+        "description": "The issued pass of an approved application, else null",
+    },
+    "renewal_of": {
+        "type": ["string", "null"],
+        "description": "The number of the pass this application renews",
+    },
 }
 WORK_RESUMPTION_OUT: dict[str, Any] = {
     "site_address": {"type": ["string", "null"], "maxLength": 300},
@@ -645,6 +652,113 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/passes/{number}": {
+            "get": {
+                "operationId": "getPass",
+                "summary": "A pass, with its PP1 QR text and control code",
+                "parameters": [{"$ref": "#/components/parameters/PassNumber"}],
+                "responses": {
+                    "200": _json(_ref("Pass"), "The pass"),
+                    **_errors(401),
+                    **_error(404, "No such pass, or not yours to see"),
+                },
+            }
+        },
+        "/passes/{number}/pdf": {
+            "get": {
+                "operationId": "getPassPdf",
+                "summary": "The printable PDF; the same pass gives the same bytes (ETag)",
+                "parameters": [{"$ref": "#/components/parameters/PassNumber"}],
+                "responses": {
+                    "200": {
+                        "description": "The PDF",
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
+                    **_errors(401),
+                    **_error(404, "No such pass, or not yours to see"),
+                },
+            }
+        },
+        "/passes/{number}/revoke": {
+            "post": {
+                "operationId": "revokePass",
+                "summary": "Revoke a pass (approvers of its departments, admins)",
+                "parameters": [{"$ref": "#/components/parameters/PassNumber"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reason"],
+                                "properties": {"reason": {"type": "string", "maxLength": 500}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(_ref("Pass"), "The revoked pass"),
+                    **_errors(400, 401),
+                    **_error(403, "Not an approver of this pass's departments, nor an admin"),
+                    **_error(404, "No such pass, or not yours to see"),
+                    **_error(409, "Revoked already"),
+                    **_error(422, "The reason is missing or too long"),
+                },
+            }
+        },
+        "/keys": {
+            "get": {
+                "operationId": "getKeys",
+                "summary": "JWKS of every key whose passes may still be valid",
+                "security": [],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["keys"],
+                            "properties": {"keys": {"type": "array", "items": _ref("Jwk")}},
+                        },
+                        "The published keys",
+                    )
+                },
+            }
+        },
+        "/revocations": {
+            "get": {
+                "operationId": "getRevocations",
+                "summary": "Pass numbers revoked after feed position `since`",
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "description": "The `counter` of the previous answer (0 the first time)",
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["counter", "revoked"],
+                            "properties": {
+                                "counter": {"type": "integer", "minimum": 0},
+                                "revoked": {
+                                    "type": "array",
+                                    "items": {"type": "string", "pattern": "^[0-9]{12}$"},
+                                },
+                            },
+                        },
+                        "Revoked pass numbers in feed order, and the position to ask from next",
+                    ),
+                    **_error(400, "`since` is not a whole number"),
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -676,6 +790,12 @@ SPEC: dict[str, Any] = {
                 "required": True,
                 "schema": {"type": "integer"},
             },
+            "PassNumber": {
+                "name": "number",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9]{12}$"},
+            },
             "AttachmentId": {
                 "name": "attachment_id",
                 "in": "path",
@@ -685,6 +805,77 @@ SPEC: dict[str, Any] = {
         },
         "responses": {"Error": ERROR_RESPONSE},
         "schemas": {
+            "PassSummary": {
+                "type": "object",
+                "required": [
+                    "number",
+                    "status",
+                    "valid_from",
+                    "valid_until",
+                    "control_code",
+                    "url",
+                ],
+                "properties": {
+                    "number": {"type": "string", "pattern": "^[0-9]{12}$"},
+                    "status": {"type": "string", "enum": ["active", "revoked"]},
+                    "valid_from": DATE,
+                    "valid_until": DATE,
+                    "control_code": {"type": "string", "pattern": "^[0-9A-Z]{8}$"},
+                    "url": {"type": "string"},
+                },
+            },
+            "Pass": {
+                "type": "object",
+                "required": [
+                    "number",
+                    "kind",
+                    "status",
+                    "control_code",
+                    "qr",
+                    "valid_from",
+                    "valid_until",
+                    "not_before",
+                    "expires_at",
+                    "kid",
+                ],
+                "properties": {
+                    "number": {"type": "string", "pattern": "^[0-9]{12}$"},
+                    "kind": {"type": "string", "enum": KINDS},
+                    "status": {
+                        "type": "string",
+                        "enum": ["active", "revoked", "expired", "not_yet_valid"],
+                    },
+                    "control_code": {"type": "string", "pattern": "^[0-9A-Z]{8}$"},
+                    "control_code_display": {"type": "string", "examples": ["ABCD-EFGH"]},
+                    "valid_from": DATE,
+                    "valid_until": DATE,
+                    "not_before": TIME,
+                    "expires_at": TIME,
+                    "issued_at": TIME,
+                    "plate": {"type": ["string", "null"]},
+                    "kid": {"type": "string", "description": "Hex of the signing key's 8-byte id"},
+                    "qr": {"type": "string", "description": "The PP1 text of the QR code"},
+                    "application_id": {"type": "integer"},
+                    "revoked_at": NULLABLE_TIME,
+                    "revoke_reason": {"type": ["string", "null"]},
+                    "pdf": {"type": "string"},
+                },
+            },
+            "Jwk": {
+                "type": "object",
+                "required": ["kty", "crv", "x", "y", "kid", "nbf", "exp"],
+                "properties": {
+                    "kty": {"const": "EC"},
+                    "crv": {"const": "P-256"},
+                    "x": {"type": "string"},
+                    "y": {"type": "string"},
+                    "kid": {"type": "string", "description": "base64url of the 8-byte key id"},
+                    "use": {"const": "sig"},
+                    "alg": {"const": "ES256"},
+                    "nbf": {"type": "integer", "description": "Start of the signing period"},
+                    "exp": {"type": "integer", "description": "End of the signing period"},
+                },
+            },
             "Error": {
                 "type": "object",
                 "required": ["error", "message", "fields"],

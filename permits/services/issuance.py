@@ -1,0 +1,281 @@
+"""Issuing, revoking and renewing passes. Issue happens inside the last approval's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from permits import audit
+from permits.extensions import db
+from permits.models import Application, Kind, Pass, PassStatus, User
+from permits.passes import codes, token
+from permits.passes.keys import KeyStore
+from permits.services import notifications, workflows
+from permits.services.errors import Conflict, NotAllowed, ValidationFailed
+from permits.workflow import State
+
+KEY_STORE = "permits.key_store"
+
+
+def key_store() -> KeyStore:
+    """This app's signing keys (one store per process, reloaded when the folder changes)."""
+    store = current_app.extensions.get(KEY_STORE)
+    if store is None:
+        folder = current_app.config.get("KEYS_DIR") or Path(current_app.instance_path) / "keys"
+        store = KeyStore(Path(folder), timedelta(days=int(current_app.config["KEY_LIFETIME_DAYS"])))
+        current_app.extensions[KEY_STORE] = store
+    return store
+
+
+def issuer() -> str:
+    """The iss claim: configured, or "CN-" and the city's code."""
+    return str(current_app.config.get("PASS_ISSUER") or f"CN-{current_app.config['CITY_CODE']}")
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def window(valid_from: date, valid_until: date) -> tuple[datetime, datetime]:
+    """nbf at 00:00 of the first day and exp at 00:00 after the last, in the service's zone."""
+    zone = _zone()
+    start = datetime.combine(valid_from, time.min, tzinfo=zone)
+    end = datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def claims_for(
+    application: Application, number: str, control_code: str, now: datetime
+) -> token.PassClaims:
+    """What the QR code says: enough to match vehicle, driver and site, no personal data."""
+    assert application.valid_from is not None and application.valid_until is not None
+    not_before, expires = window(application.valid_from, application.valid_until)
+    common = {
+        "issuer": issuer(),
+        "issued_at": int(now.timestamp()),
+        "not_before": int(not_before.timestamp()),
+        "expires": int(expires.timestamp()),
+        "number": number,
+        "control_code": control_code,
+        "enterprise": application.enterprise.name,
+        "uscc": application.enterprise.uscc,
+    }
+    if application.kind is Kind.VEHICLE_PASS:
+        return token.PassClaims(
+            kind="VP",
+            plate=application.plate,
+            origin=application.origin,
+            destination=application.destination,
+            cargo=application.cargo_category.value if application.cargo_category else None,
+            drivers=tuple((d.name, d.id_number[-4:]) for d in application.drivers),
+            **common,  # type: ignore[arg-type]
+        )
+    return token.PassClaims(
+        kind="WR",
+        site=application.site_address,
+        district=application.district,
+        staff=application.staff_on_site,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _unused_control_code() -> str:
+    while True:
+        code = codes.new_control_code()
+        if db.session.scalar(select(Pass.id).where(Pass.control_code == code)) is None:
+            return code
+
+
+def issue_pass(application: Application, *, now: datetime) -> Pass:
+    """Numbers, signs and stores the pass of an approved application, in its transaction."""
+    if application.status is not State.APPROVED:
+        raise Conflict(_l("Only an approved application gets a pass."))
+    assert application.valid_from is not None and application.valid_until is not None
+    number, serial = codes.allocate_number(db.session(), application.district)
+    control_code = _unused_control_code()
+    claims = claims_for(application, number, control_code, now)
+    not_before, expires = window(application.valid_from, application.valid_until)
+    key = key_store().signer_for(expires, now)
+    assert key.private_key is not None
+    issued = Pass(
+        application_id=application.id,
+        number=number,
+        district=application.district,
+        serial=serial,
+        control_code=control_code,
+        kind=application.kind,
+        enterprise_id=application.enterprise_id,
+        plate=application.plate,
+        valid_from=application.valid_from,
+        valid_until=application.valid_until,
+        not_before=not_before,
+        expires_at=expires,
+        status=PassStatus.ACTIVE,
+        kid=key.kid_hex,
+        token=token.sign(claims, key.private_key, key.kid),
+        issued_at=now,
+    )
+    db.session.add(issued)
+    db.session.flush()
+    audit.record("pass.issue", actor=None, obj=issued, details={"number": number}, now=now)
+    if application.renewal_of_id is not None:
+        old = db.session.get(Pass, application.renewal_of_id)
+        if old is not None and old.status is PassStatus.ACTIVE:
+            _revoke(old, None, f"superseded by {number}", now=now)
+            old.superseded_by_id = issued.id
+    notifications.notify([application.created_by], "issued", application, pass_number=number)
+    return issued
+
+
+def pass_by_number(number: str) -> Pass | None:
+    return db.session.scalar(select(Pass).where(Pass.number == number.strip()))
+
+
+def pass_of(application: Application) -> Pass | None:
+    return db.session.scalar(select(Pass).where(Pass.application_id == application.id))
+
+
+def can_revoke(user: User, issued: Pass) -> bool:
+    """Admins, and approvers of a department that signs a step of the pass's application."""
+    from permits.models import Role
+
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is not Role.APPROVER or user.department is None:
+        return False
+    mine = (user.department.code, user.department.scope)
+    return any((s.department_code, s.scope) == mine for s in workflows.signers(issued.application))
+
+
+def _revoke(issued: Pass, actor: User | None, reason: str, *, now: datetime) -> None:
+    issued.status = PassStatus.REVOKED
+    issued.revoked_at = now
+    issued.revoked_by_id = actor.id if actor else None
+    issued.revoke_reason = reason
+    issued.revocation_seq = codes.next_value(db.session(), "revocations")
+    db.session.flush()
+    audit.record("pass.revoke", actor=actor, obj=issued, details={"reason": reason}, now=now)
+    notifications.notify(
+        [issued.application.created_by],
+        "revoked",
+        issued.application,
+        pass_number=issued.number,
+        comment=reason,
+    )
+
+
+def revoke_pass(actor: User, issued: Pass, reason: str, *, now: datetime) -> Pass:
+    """Withdraws a pass with a reason; the revocation feed carries it to offline checkpoints."""
+    if not can_revoke(actor, issued):
+        raise NotAllowed(_l("You may not revoke this pass."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ValidationFailed(
+            _l("Some fields need your attention."),
+            {"reason": _l("Give the reason for the revocation (at most 500 characters).")},
+        )
+    if issued.status is PassStatus.REVOKED:
+        raise Conflict(_l("This pass is revoked already."))
+    _revoke(issued, actor, reason, now=now)
+    return issued
+
+
+@dataclass(frozen=True)
+class RevocationPage:
+    counter: int
+    revoked: list[str]
+
+
+def revocations_since(since: int, *, limit: int = 5000) -> RevocationPage:
+    """Pass numbers revoked after feed position `since`, and the position to ask from next."""
+    rows = db.session.execute(
+        select(Pass.revocation_seq, Pass.number)
+        .where(Pass.revocation_seq > since)
+        .order_by(Pass.revocation_seq)
+        .limit(limit)
+    ).all()
+    if rows:
+        counter = int(rows[-1][0] or 0)
+    else:  # nothing new: the feed's current position (a client ahead of it starts over)
+        latest = db.session.scalar(select(func.max(Pass.revocation_seq)))
+        counter = int(latest or 0)
+    return RevocationPage(counter=counter, revoked=[number for _seq, number in rows])
+
+
+def can_renew(user: User, issued: Pass, now: datetime) -> bool:
+    from permits.models import Role
+
+    return (
+        user.role is Role.ENTERPRISE
+        and issued.enterprise_id == user.enterprise_id
+        and issued.status is PassStatus.ACTIVE
+        and not issued.is_expired(now)
+        and pending_renewal(issued) is None
+    )
+
+
+def pending_renewal(issued: Pass) -> Application | None:
+    return db.session.scalar(
+        select(Application).where(
+            Application.renewal_of_id == issued.id,
+            Application.status.in_((State.DRAFT, State.IN_REVIEW, State.RETURNED)),
+        )
+    )
+
+
+def renew(actor: User, issued: Pass, *, now: datetime) -> Application:
+    """A new draft pre-filled from the pass's application, starting the day after it ends."""
+    from permits.services import applications
+
+    if not can_renew(actor, issued, now):
+        raise Conflict(_l("This pass cannot be renewed (expired, revoked, or renewal under way)."))
+    old = issued.application
+    length = (issued.valid_until - issued.valid_from).days
+    start = max(issued.valid_until + timedelta(days=1), applications.today(now))
+    dates = {"valid_until": (start + timedelta(days=length)).isoformat()}
+    if old.kind is Kind.VEHICLE_PASS:
+        fields: dict[str, object] = {
+            "plate": old.plate,
+            "vehicle_type": old.vehicle_type.value if old.vehicle_type else None,
+            "cargo_category": old.cargo_category.value if old.cargo_category else None,
+            "origin": old.origin,
+            "destination": old.destination,
+            "drivers": [
+                {"name": d.name, "id_number": d.id_number, "phone": d.phone} for d in old.drivers
+            ],
+            "valid_from": start.isoformat(),
+            **dates,
+        }
+    else:
+        fields = {
+            "site_address": old.site_address,
+            "district": old.district,
+            "staff_on_site": old.staff_on_site,
+            "closed_loop": bool(old.closed_loop),
+            "contact_name": old.contact_name,
+            "contact_phone": old.contact_phone,
+            "resume_date": start.isoformat(),
+            **dates,
+        }
+    application = applications.create_draft(actor, old.kind, fields, now=now)
+    application.renewal_of_id = issued.id
+    for attachment in old.attachments:  # the plan still applies; the enterprise may replace it
+        path = applications.attachment_path(attachment)
+        if path.is_file():
+            applications.add_attachment(
+                actor,
+                application,
+                purpose=attachment.purpose,
+                filename=attachment.filename,
+                content=path.read_bytes(),
+                now=now,
+            )
+    db.session.flush()
+    audit.record("pass.renew", actor=actor, obj=issued, details={"application": application.id})
+    return application

@@ -1,0 +1,101 @@
+"""Passes over the API, and the public feeds offline verifiers live on: keys and revocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from permits.errors import json_error
+from permits.models import Pass, PassStatus, User, utcnow
+from permits.passes import codes
+from permits.permissions import public
+from permits.services import issuance
+from permits.services.errors import ValidationFailed
+from permits.views.api import bp
+from permits.views.passes import load_pass, pdf_response
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def pass_json(issued: Pass) -> dict[str, Any]:
+    now = utcnow()
+    if issued.status is PassStatus.REVOKED:
+        state = "revoked"
+    elif issued.is_expired(now):
+        state = "expired"
+    elif now < issued.not_before:
+        state = "not_yet_valid"
+    else:
+        state = "active"
+    return {
+        "number": issued.number,
+        "kind": issued.kind.value,
+        "status": state,
+        "control_code": issued.control_code,
+        "control_code_display": codes.format_control_code(issued.control_code),
+        "valid_from": issued.valid_from.isoformat(),
+        "valid_until": issued.valid_until.isoformat(),
+        "not_before": issued.not_before.isoformat(),
+        "expires_at": issued.expires_at.isoformat(),
+        "issued_at": issued.issued_at.isoformat(),
+        "plate": issued.plate,
+        "kid": issued.kid,
+        "qr": issued.token,
+        "application_id": issued.application_id,
+        "revoked_at": issued.revoked_at.isoformat() if issued.revoked_at else None,
+        "revoke_reason": issued.revoke_reason,
+        "pdf": url_for("api.get_pass_pdf", number=issued.number),
+    }
+
+
+@bp.get("/passes/<number>")
+def get_pass(number: str) -> Response:
+    return jsonify(pass_json(load_pass(number)))
+
+
+@bp.get("/passes/<number>/pdf")
+def get_pass_pdf(number: str) -> Response:
+    return pdf_response(load_pass(number))
+
+
+@bp.post("/passes/<number>/revoke")
+def revoke_pass(number: str) -> Response:
+    issued = load_pass(number)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("Send a JSON object.", {"reason": "Give the reason."})
+    issuance.revoke_pass(_me(), issued, str(body.get("reason") or ""), now=utcnow())
+    return jsonify(pass_json(issued))
+
+
+@bp.get("/keys")
+@public
+def keys() -> Response:
+    """JWKS of every key whose passes may still be valid, with its signing period."""
+    now = utcnow()
+    store = issuance.key_store()
+    store.ensure_current(now)
+    response = jsonify(keys=[key.jwk() for key in store.published(now)])
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/revocations")
+@public
+def revocations() -> Response:
+    """The pass numbers revoked after position `since`, and the position to continue from."""
+    raw = request.args.get("since", "0")
+    try:
+        since = int(raw)
+    except ValueError:
+        return json_error(400, "since is a whole number (the counter of the last answer).")
+    if since < 0 or since > 2**62:
+        abort(400)
+    page = issuance.revocations_since(since)
+    return jsonify(counter=page.counter, revoked=page.revoked)

@@ -1,0 +1,270 @@
+"""Passes in the browser: the e-pass page, its PDF, revocation, renewal, the driver's share link."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
+
+from permits import labels
+from permits.extensions import db, limiter
+from permits.forms import ConfirmForm, RevokeForm
+from permits.models import Kind, Pass, PassStatus, User, utcnow
+from permits.passes import codes, pdf
+from permits.permissions import can_view_application, public
+from permits.services import issuance
+from permits.services.errors import DomainError
+from permits.templating import division_name
+from permits.validators import mask_id_number
+
+bp = Blueprint("passes", __name__)
+
+#: Bump when the PDF layout changes, so cached copies (by ETag) are refreshed.
+PDF_LAYOUT_VERSION = "1"
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def load_pass(number: str) -> Pass:
+    """A pass the current user may see (owner, departments on its chain, admins); else 404."""
+    issued = issuance.pass_by_number(number)
+    if issued is None or not can_view_application(_me(), issued.application):
+        abort(404)
+    return issued
+
+
+def bilingual(lazy: object) -> str:
+    """A label in Chinese and English, as printed on the pass."""
+    with force_locale("zh"):
+        chinese = str(lazy)
+    with force_locale("en"):
+        english = str(lazy)
+    return chinese if chinese == english else f"{chinese} {english}"
+
+
+def _division(code: str | None) -> str:
+    if not code:
+        return ""
+    with force_locale("zh"):
+        chinese = division_name(code)
+    with force_locale("en"):
+        english = division_name(code)
+    return chinese if chinese == english else f"{chinese} {english}"
+
+
+def issuing_authority(issued: Pass) -> str:
+    """The department that signed the last step."""
+    last = max(
+        (d for d in issued.application.decisions if d.department is not None and d.step),
+        key=lambda d: d.id,
+        default=None,
+    )
+    if last is None or last.department is None:
+        return ""
+    department = last.department
+    name = labels.DEPARTMENT_NAMES.get(department.code, department.code)
+    with force_locale("zh"):
+        chinese = f"{division_name(department.scope)}{name}"
+    with force_locale("en"):
+        english = f"{division_name(department.scope)} {name}"
+    return f"{chinese} {english}"
+
+
+def pass_document(issued: Pass) -> pdf.PassDocument:
+    """Everything the PDF shows, already in Chinese with English; no phone, no full ID."""
+    application = issued.application
+    local = issued.issued_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    common = {
+        "number": issued.number,
+        "control_code": issued.control_code,
+        "valid_from": issued.valid_from.isoformat(),
+        "valid_until": issued.valid_until.isoformat(),
+        "enterprise": application.enterprise.name,
+        "uscc": application.enterprise.uscc,
+        "issuer": issuing_authority(issued),
+        "issued_at": local.strftime("%Y-%m-%d %H:%M"),
+        "qr_text": issued.token,
+        "revoked": issued.status is PassStatus.REVOKED,
+    }
+    if issued.kind is Kind.VEHICLE_PASS:
+        return pdf.PassDocument(
+            kind="VP",
+            plate=issued.plate,
+            vehicle_type=bilingual(labels.VEHICLE_TYPE_NAMES[application.vehicle_type])
+            if application.vehicle_type
+            else None,
+            route=f"{_division(application.origin)} → {_division(application.destination)}",
+            cargo=bilingual(labels.CARGO_NAMES[application.cargo_category])
+            if application.cargo_category
+            else None,
+            drivers=tuple((d.name, mask_id_number(d.id_number)) for d in application.drivers),
+            **common,  # type: ignore[arg-type]
+        )
+    return pdf.PassDocument(
+        kind="WR",
+        site=application.site_address,
+        district=_division(application.district),
+        staff=application.staff_on_site,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def pdf_response(issued: Pass) -> Response:
+    """The PDF, identical for an unchanged pass, so browsers and proxies may revalidate by ETag."""
+    etag = hashlib.sha256(
+        f"{PDF_LAYOUT_VERSION}|{issued.token}|{issued.status.value}".encode()
+    ).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+    else:
+        body = pdf.render_pass(
+            pass_document(issued), font_path=current_app.config.get("PDF_FONT") or None
+        )
+        response = make_response(body)
+        response.headers["Content-Type"] = "application/pdf"
+        response.headers["Content-Disposition"] = f'inline; filename="pass-{issued.number}.pdf"'
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def qr_svg(text: str) -> str:
+    """The QR code as an inline SVG path (crisp on any screen, no image request)."""
+    modules = pdf.qr_modules(text)
+    size = len(modules) + 8
+    path = "".join(
+        f"M{x + 4},{y + 4}h1v1h-1z"
+        for y, row in enumerate(modules)
+        for x, dark in enumerate(row)
+        if dark
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'shape-rendering="crispEdges" role="img" aria-label="QR">'
+        f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{path}" fill="#000"/></svg>'
+    )
+
+
+def _share_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="pass-share-link")
+
+
+def share_link(issued: Pass, now: datetime) -> str:
+    """A signed, expiring, read-only link to the e-pass, for the driver's phone."""
+    days = int(current_app.config["SHARE_LINK_DAYS"])
+    until = min(now + timedelta(days=days), issued.expires_at)
+    signed = _share_serializer().dumps([issued.number, int(until.timestamp())])
+    return url_for("passes.shared", signed=signed, _external=True)
+
+
+def _render(
+    issued: Pass, *, shared: bool, status: int = 200, link: str | None = None
+) -> tuple[str, int]:
+    now = utcnow()
+    me = None if shared else _me()
+    return render_template(
+        "passes/show.html",
+        issued=issued,
+        application=issued.application,
+        qr=qr_svg(issued.token),
+        control_code=codes.format_control_code(issued.control_code),
+        shared=shared,
+        expired=issued.is_expired(now),
+        not_yet=now < issued.not_before,
+        can_revoke=me is not None and issuance.can_revoke(me, issued),
+        can_renew=me is not None and issuance.can_renew(me, issued, now),
+        can_share=me is not None and issued.enterprise_id == me.enterprise_id,
+        revoke_form=RevokeForm(formdata=None),
+        confirm_form=ConfirmForm(),
+        link=link,
+        mask=mask_id_number,
+    ), status
+
+
+@bp.get("/passes/<number>")
+def show(number: str) -> tuple[str, int]:
+    return _render(load_pass(number), shared=False)
+
+
+@bp.get("/passes/<number>/pdf")
+def download(number: str) -> Response:
+    return pdf_response(load_pass(number))
+
+
+@bp.post("/passes/<number>/revoke")
+def revoke(number: str) -> Response:
+    issued = load_pass(number)
+    form = RevokeForm()
+    if not issuance.can_revoke(_me(), issued):
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            issuance.revoke_pass(_me(), issued, form.reason.data or "", now=utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            for message in exc.fields.values() or [exc.message]:
+                flash(str(message), "error")
+        else:
+            flash(_("The pass is revoked; checkpoints will refuse it."), "success")
+    return redirect(url_for("passes.show", number=number))
+
+
+@bp.post("/passes/<number>/renew")
+def renew(number: str) -> Response:
+    issued = load_pass(number)
+    if ConfirmForm().validate_on_submit():
+        try:
+            application = issuance.renew(_me(), issued, now=utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for("passes.show", number=number))
+        flash(_("A renewal is drafted from this pass. Check it and submit it."), "success")
+        return redirect(url_for("applications.edit", application_id=application.id))
+    return redirect(url_for("passes.show", number=number))
+
+
+@bp.post("/passes/<number>/share")
+def share(number: str) -> tuple[str, int]:
+    """Shows a share link once; it is not stored anywhere."""
+    issued = load_pass(number)
+    if issued.enterprise_id != _me().enterprise_id or not ConfirmForm().validate_on_submit():
+        abort(403)
+    return _render(issued, shared=False, link=share_link(issued, utcnow()))
+
+
+@bp.get("/p/<signed>")
+@public
+@limiter.limit("60 per minute")
+def shared(signed: str) -> tuple[str, int]:
+    """The e-pass for a driver's phone, without login; read-only and expiring."""
+    try:
+        number, until = _share_serializer().loads(signed)
+    except (BadSignature, ValueError, TypeError):
+        abort(404)
+    if not isinstance(number, str) or not isinstance(until, int) or until < utcnow().timestamp():
+        abort(404)
+    issued = issuance.pass_by_number(number)
+    if issued is None:
+        abort(404)
+    return _render(issued, shared=True)
