@@ -82,7 +82,8 @@ def main() -> None:
         ),
     ]
     print(
-        f"Python {platform.python_version()}, {platform.machine()}, token of {len(signed)} characters\n"
+        f"Python {platform.python_version()}, {platform.machine()}, "
+        f"token of {len(signed)} characters\n"
     )
     print("| operation | per second (one core) | median µs |")
     print("|---|---:|---:|")
