@@ -7,7 +7,7 @@ PORT   ?= 5000
 # The PostgreSQL server the second test run uses (each run creates and drops its own database).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-test translations messages secret lint check-python
+.PHONY: run test bench install install-test translations messages secret lint check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "permits needs Python 3.11 or newer (set PYTHON=...)")'
@@ -62,3 +62,8 @@ test: install-test translations lint
 	else \
 		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipped the second run =="; \
 	fi
+
+# Benchmarks (scripts, not tests); their figures are recorded in docs/performance.md.
+bench: install-test
+	$(BIN)/python bench/bench_tokens.py
+	$(BIN)/python bench/bench_pdf.py

@@ -133,7 +133,11 @@ def test_a_valid_vector_verifies_by_hand_without_the_token_module(path: Path) ->
     )
     assert claims[5] <= vector["now"] < claims[4]
     assert claims[7] == expected["number"].encode() == fields["no"].encode()
-    assert (fields["v"], fields["t"], fields["cc"]) == (1, expected["kind"], expected["control_code"])
+    assert (fields["v"], fields["t"], fields["cc"]) == (
+        1,
+        expected["kind"],
+        expected["control_code"],
+    )
     assert (fields["ent"], fields["uscc"]) == (expected["enterprise"], expected["uscc"])
     wire = {"pl": "plate", "fr": "origin", "to": "destination", "cg": "cargo"}
     wire |= {"site": "site", "dist": "district", "staff": "staff"}
