@@ -98,7 +98,7 @@ DROP = object()
 
 def cwt(cwt_changes: dict[int, Any] | None = None, **pass_changes: Any) -> dict[Any, Any]:
     """The CWT map of VALID_TOKEN with some pass claims and CWT claims changed (DROP removes)."""
-    claims = cbor2.loads(unwrap(VALID_TOKEN).value[2])
+    claims: dict[Any, Any] = cbor2.loads(unwrap(VALID_TOKEN).value[2])
     for target, changes in ((claims[token.CLAIM_KEY], pass_changes), (claims, cwt_changes or {})):
         for key, value in changes.items():
             if value is DROP:
