@@ -52,7 +52,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(database.commit_or_roll_back)
     app.after_request(security.add_headers)
 
-    from permits.views import account, api, applications, auth, main, passes, review
+    from permits.views import (
+        account,
+        api,
+        applications,
+        auth,
+        checkpoint,
+        main,
+        passes,
+        review,
+    )
 
     for blueprint in (
         main.bp,
@@ -62,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         applications.notifications_bp,
         review.bp,
         passes.bp,
+        checkpoint.bp,
         api.bp,
     ):
         app.register_blueprint(blueprint)

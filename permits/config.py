@@ -67,6 +67,15 @@ class Defaults:
     #: How long a driver's share link to an e-pass works (never beyond the pass's validity).
     SHARE_LINK_DAYS = 7
 
+    #: Scans of one pass within an hour beyond which the verdict warns (amber).
+    SCANS_PER_HOUR_LIMIT = 6
+    #: Faster than this between two checkpoints, a pass is probably copied.
+    MAX_PLAUSIBLE_SPEED_KMH = 150
+    #: An offline scanner whose revocation list is older than this shows amber, not green.
+    REVOCATIONS_MAX_AGE_HOURS = 6
+    #: Verifications allowed per user and per client address (a busy checkpoint stays below).
+    VERIFY_LIMIT = "240 per minute"
+
     #: SMTP for notification emails; empty MAIL_SERVER sends none (in-app notifications stay).
     MAIL_SERVER = ""
     MAIL_PORT = 587

@@ -90,10 +90,18 @@ def make_id_number(birth: str = "19800101", serial: str = "123") -> str:
     return body + id_number_check_character(body)
 
 
-def vehicle_fields(**overrides: Any) -> dict[str, Any]:
-    from datetime import date, timedelta
+def service_today() -> Any:
+    """Today in the service's time zone (Asia/Shanghai), which is not the machine's."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
-    start = date.today() + timedelta(days=1)
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def vehicle_fields(**overrides: Any) -> dict[str, Any]:
+    from datetime import timedelta
+
+    start = service_today()
     fields: dict[str, Any] = {
         "plate": "沪A12345",
         "vehicle_type": "refrigerated_truck",
@@ -109,9 +117,9 @@ def vehicle_fields(**overrides: Any) -> dict[str, Any]:
 
 
 def work_fields(**overrides: Any) -> dict[str, Any]:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
-    start = date.today() + timedelta(days=1)
+    start = service_today() + timedelta(days=1)
     fields: dict[str, Any] = {
         "site_address": "浦东新区张江路100号",
         "district": "310115",

@@ -23,6 +23,8 @@ PUBLIC_ENDPOINTS = {
     "api.keys",
     "api.revocations",
     "passes.shared",
+    "checkpoint.service_worker",
+    "checkpoint.manifest",
 }
 
 

@@ -24,7 +24,7 @@ from permits.models.applications import (
 )
 from permits.models.audit import AuditEvent, AuditHead
 from permits.models.base import Base, utcnow
-from permits.models.checkpoints import Checkpoint
+from permits.models.checkpoints import Checkpoint, ScanEvent
 from permits.models.notifications import Notification
 from permits.models.passes import Counter, Pass, PassStatus
 
@@ -50,6 +50,7 @@ __all__ = [
     "Pass",
     "PassStatus",
     "Role",
+    "ScanEvent",
     "ScopeRule",
     "User",
     "VehicleType",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from permits.models.base import Base, utcnow
@@ -25,3 +25,31 @@ class Checkpoint(Base):
 
     def __repr__(self) -> str:
         return f"<Checkpoint {self.code}>"
+
+
+class ScanEvent(Base):
+    """One verification: who checked which pass where, when, and the verdict. Append-only."""
+
+    __tablename__ = "scan_events"
+    __table_args__ = (
+        Index("ix_scan_events_pass", "pass_id", "scanned_at"),
+        Index("ix_scan_events_user", "user_id", "scanned_at"),
+        Index("ix_scan_events_checkpoint", "checkpoint_id", "scanned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The pass, when the input named one we know.
+    pass_id: Mapped[int | None] = mapped_column(ForeignKey("passes.id"))
+    checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: One of the verification results (valid, revoked, ...).
+    result: Mapped[str] = mapped_column(String(20))
+    #: qr, code or plate.
+    method: Mapped[str] = mapped_column(String(10))
+    #: Decided by the scanner page without the network, uploaded later.
+    is_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The client's id for an offline scan, so a retried upload is stored once.
+    client_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: Why the scan looked suspicious ("distance", "frequency"), if it did.
+    anomaly: Mapped[str | None] = mapped_column(String(20))

@@ -27,4 +27,5 @@ from permits.views.api import (  # noqa: E402,F401 - registers the routes
     applications,
     openapi,
     passes,
+    verify,
 )

@@ -709,6 +709,84 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/verify": {
+            "post": {
+                "operationId": "verify",
+                "summary": "A verdict for a QR text, a control code or a plate (checkpoint, admin)",
+                "description": "Every call is logged as a scan. Results: valid, expired, "
+                "not_yet_valid, revoked, bad_signature, unknown_key, malformed, wrong_prefix, "
+                "not_found. `reason` is in the caller's language.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "qr": {"type": "string", "description": "The PP1 text"},
+                                    "code": {"type": "string", "description": "Control code"},
+                                    "plate": {"type": "string"},
+                                    "checkpoint": {"type": "string", "description": "Its code"},
+                                },
+                                "description": "Exactly one of qr, code or plate",
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(_ref("Verdict"), "The verdict"),
+                    **_errors(400, 401, 403, 429),
+                    **_error(422, "Not exactly one of qr, code, plate; or an unknown checkpoint"),
+                },
+            }
+        },
+        "/scans": {
+            "post": {
+                "operationId": "uploadScans",
+                "summary": "Scans a scanner decided offline, uploaded when the network returns",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["scans"],
+                                "properties": {
+                                    "scans": {
+                                        "type": "array",
+                                        "maxItems": 1000,
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "result", "scanned_at"],
+                                            "properties": {
+                                                "id": {"type": "string"},
+                                                "number": {"type": ["string", "null"]},
+                                                "result": {"type": "string"},
+                                                "scanned_at": TIME,
+                                            },
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["received", "stored"],
+                            "properties": {
+                                "received": {"type": "integer"},
+                                "stored": {"type": "integer", "description": "New ones"},
+                            },
+                        },
+                        "How many arrived, and how many were new (ids seen before are skipped)",
+                    ),
+                    **_errors(400, 401, 403, 422, 429),
+                },
+            }
+        },
         "/keys": {
             "get": {
                 "operationId": "getKeys",
@@ -859,6 +937,37 @@ SPEC: dict[str, Any] = {
                     "revoked_at": NULLABLE_TIME,
                     "revoke_reason": {"type": ["string", "null"]},
                     "pdf": {"type": "string"},
+                },
+            },
+            "Verdict": {
+                "type": "object",
+                "required": ["result", "reason", "warning", "flags", "pass", "checked_at"],
+                "properties": {
+                    "result": {
+                        "type": "string",
+                        "enum": [
+                            "valid",
+                            "expired",
+                            "not_yet_valid",
+                            "revoked",
+                            "bad_signature",
+                            "unknown_key",
+                            "malformed",
+                            "wrong_prefix",
+                            "not_found",
+                        ],
+                    },
+                    "reason": {"type": "string"},
+                    "warning": {"type": "boolean", "description": "Valid, but flagged"},
+                    "flags": {"type": "array", "items": {"enum": ["distance", "frequency"]}},
+                    "pass": {
+                        "type": ["object", "null"],
+                        "description": "Only what is needed to match vehicle and driver: kind, "
+                        "number, validity, enterprise, status; plate, route, cargo and drivers "
+                        "(name, last 4 of the ID) for a vehicle pass; site, district, staff for "
+                        "work resumption. Never a full ID or a phone number.",
+                    },
+                    "checked_at": TIME,
                 },
             },
             "Jwk": {

@@ -1,0 +1,109 @@
+"""Verification for checkpoints: POST /api/v1/verify, and the upload of offline scans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from permits.errors import json_error
+from permits.extensions import limiter
+from permits.models import Role, User, utcnow
+from permits.permissions import roles_required
+from permits.services import organisations, verification
+from permits.views.api import bp
+
+INPUTS = ("qr", "code", "plate")
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _per_user() -> str:
+    who = current_user.id if current_user.is_authenticated else get_remote_address()
+    return f"verify-user:{who}"
+
+
+def _limit() -> str:
+    return str(current_app.config["VERIFY_LIMIT"])
+
+
+def verdict_json(verdict: verification.Verdict, now: datetime) -> dict[str, Any]:
+    return {
+        "result": verdict.result.value,
+        "reason": verdict.reason,
+        "warning": verdict.is_warning,
+        "flags": verdict.flags,
+        "pass": verdict.facts,
+        "checked_at": now.isoformat(),
+    }
+
+
+@bp.post("/verify")
+@roles_required(Role.CHECKPOINT, Role.ADMIN)
+@limiter.limit(_limit, key_func=_per_user)
+@limiter.limit(_limit)
+def verify() -> Response:
+    """A verdict for a QR text, a control code or a plate; every call is logged as a scan."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, 'Send a JSON object such as {"qr": "PP1:..."}.')
+    given = [name for name in INPUTS if body.get(name) not in (None, "")]
+    if len(given) != 1:
+        return json_error(
+            422,
+            "Send exactly one of qr, code or plate.",
+            dict.fromkeys(INPUTS, "exactly one of qr, code or plate"),
+        )
+    value = body[given[0]]
+    if not isinstance(value, str):
+        return json_error(422, f"{given[0]} is text.", {given[0]: "must be text"})
+    checkpoint = None
+    if body.get("checkpoint") is not None:
+        checkpoint_code = body["checkpoint"]
+        checkpoint = (
+            organisations.checkpoint_by_code(checkpoint_code)
+            if isinstance(checkpoint_code, str) and len(checkpoint_code) <= 32
+            else None
+        )
+        if checkpoint is None:
+            return json_error(422, "Unknown checkpoint.", {"checkpoint": "unknown checkpoint code"})
+    now = utcnow()
+    verdict = verification.verify(_me(), now=now, checkpoint=checkpoint, **{given[0]: value})
+    return jsonify(verdict_json(verdict, now))
+
+
+@bp.post("/scans")
+@roles_required(Role.CHECKPOINT, Role.ADMIN)
+@limiter.limit(_limit, key_func=_per_user)
+def upload_scans() -> Response:
+    """Scans decided offline by the scanner page, uploaded when the network returns."""
+    body = request.get_json(silent=True)
+    items = body.get("scans") if isinstance(body, dict) else None
+    if not isinstance(items, list) or len(items) > 1000:
+        return json_error(400, 'Send {"scans": [...]} with at most 1000 scans.')
+    scans = []
+    for item in items:
+        try:
+            scans.append(
+                verification.OfflineScan(
+                    client_id=str(item["id"]),
+                    number=str(item["number"]) if item.get("number") else None,
+                    result=str(item["result"]),
+                    scanned_at=datetime.fromisoformat(str(item["scanned_at"])),
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return json_error(
+                422, "Each scan has id, result, scanned_at (ISO time with zone) and number."
+            )
+        if scans[-1].scanned_at.tzinfo is None:
+            return json_error(422, "scanned_at needs a time zone, e.g. 2026-04-15T08:30:00+08:00.")
+    stored = verification.record_offline_scans(_me(), scans, now=utcnow())
+    return jsonify(received=len(scans), stored=stored)

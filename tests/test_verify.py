@@ -1,0 +1,206 @@
+"""POST /api/v1/verify: a verdict for anything a checkpoint may be handed, every call logged."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from permits.extensions import db
+from permits.models import Pass, Role, ScanEvent, utcnow
+from permits.passes import token
+from permits.services import issuance
+from tests.api_helpers import Api
+from tests.factories import make_checkpoint, make_pass, make_user
+
+VECTORS = Path(__file__).parent / "vectors"
+
+
+@pytest.fixture
+def officer(app: Flask) -> Api:
+    return Api(app.test_client(), make_user(Role.CHECKPOINT))
+
+
+def verify(api: Api, **body: object) -> dict:  # type: ignore[type-arg]
+    response = api.post("/verify", body)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def swap(text: str, position: int) -> str:
+    """Another valid Base45 character at one position: still readable, no longer authentic."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    char = text[position]
+    return text[:position] + alphabet[(alphabet.index(char) + 1) % 45] + text[position + 1 :]
+
+
+def test_a_valid_qr_shows_the_facts_to_compare_and_nothing_private(officer: Api) -> None:
+    issued = make_pass(plate="沪A61234")
+    verdict = verify(officer, qr=issued.token)
+    assert verdict["result"] == "valid" and verdict["warning"] is False
+    facts = verdict["pass"]
+    assert facts["plate"] == "沪A61234" and facts["number"] == issued.number
+    driver = issued.application.drivers[0]
+    assert facts["drivers"] == [{"name": driver.name, "id_last4": driver.id_number[-4:]}]
+    body = json.dumps(verdict, ensure_ascii=False)
+    assert driver.id_number not in body and driver.phone not in body
+
+
+def test_every_result_is_told_apart(app: Flask, officer: Api) -> None:
+    issued = make_pass()
+    assert verify(officer, qr="https://example.com/")["result"] == "wrong_prefix"
+    assert verify(officer, qr="PP1:not base45 at all")["result"] == "malformed"
+    assert verify(officer, qr=swap(issued.token, len(issued.token) // 2))["result"] in (
+        "bad_signature",
+        "malformed",
+    )
+    assert (
+        verify(officer, qr=json.loads((VECTORS / "unknown_key.json").read_text())["token"])[
+            "result"
+        ]
+        == "unknown_key"
+    )
+    assert verify(officer, code="ZZZZ-ZZZZ")["result"] in ("malformed", "not_found")
+    assert verify(officer, plate="沪B99999")["result"] == "not_found"
+
+    issuance.revoke_pass(make_user(Role.ADMIN), issued, "车辆信息不实", now=utcnow())
+    db.session.commit()
+    revoked = verify(officer, qr=issued.token)
+    assert revoked["result"] == "revoked" and revoked["pass"]["revoke_reason"] == "车辆信息不实"
+
+
+def test_validity_window(app: Flask, officer: Api) -> None:
+    from tests.factories import service_today
+
+    tomorrow = service_today() + timedelta(days=1)
+    issued = make_pass(
+        valid_from=tomorrow.isoformat(), valid_until=(tomorrow + timedelta(days=3)).isoformat()
+    )
+    number = issued.number
+    assert verify(officer, code=issued.control_code)["result"] == "not_yet_valid"
+    stored = db.session.scalar(select(Pass).where(Pass.number == number))
+    stored.not_before -= timedelta(days=40)
+    stored.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert verify(officer, code=issued.control_code)["result"] == "expired"
+
+
+def test_control_codes_forgive_case_hyphens_and_lookalikes(app: Flask, officer: Api) -> None:
+    issued = make_pass()
+    code = issued.control_code
+    lookalike = code.replace("0", "O").replace("1", "I")
+    for typed in (
+        code,
+        code.lower(),
+        f"{code[:4]}-{code[4:]}",
+        lookalike,
+        f" {lookalike.lower()} ",
+    ):
+        assert verify(officer, code=typed)["pass"]["number"] == issued.number, typed
+
+
+def test_a_plate_finds_its_current_pass(app: Flask, officer: Api) -> None:
+    issued = make_pass(plate="沪AD35719")
+    for typed in ("沪AD35719", "沪ad 35719", "沪A·D35719"):
+        verdict = verify(officer, plate=typed)
+        assert verdict["result"] == "valid" and verdict["pass"]["number"] == issued.number
+
+
+def test_every_call_is_logged_as_a_scan(app: Flask) -> None:
+    checkpoint = make_checkpoint(code="JD-G2")
+    staff = make_user(Role.CHECKPOINT, checkpoint=checkpoint)
+    api = Api(app.test_client(), staff)
+    issued = make_pass()
+    verify(api, qr=issued.token)
+    verify(api, code="nonsense")
+    verify(api, plate="沪A12345")
+    scans = list(db.session.scalars(select(ScanEvent).order_by(ScanEvent.id)))
+    assert [(s.method, s.result) for s in scans] == [
+        ("qr", "valid"),
+        ("code", "malformed"),
+        ("plate", "valid"),
+    ]
+    assert {s.user_id for s in scans} == {staff.id}
+    assert {s.checkpoint_id for s in scans} == {checkpoint.id}
+    assert scans[0].pass_id == issued.id and scans[1].pass_id is None
+
+
+def test_roles(app: Flask) -> None:
+    issued = make_pass()
+    enterprise = Api(app.test_client(), make_user(Role.ENTERPRISE))
+    assert enterprise.post("/verify", {"qr": issued.token}).status_code == 403
+    assert app.test_client().post("/api/v1/verify", json={"qr": issued.token}).status_code == 401
+    admin = Api(app.test_client(), make_user(Role.ADMIN))
+    assert admin.post("/verify", {"qr": issued.token}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "PP1:",
+        {},
+        {"qr": 5},
+        {"qr": None, "code": None},
+        {"qr": "x", "code": "y"},
+        {"qr": "PP1:" + "A" * 100_000},
+        {"code": "x" * 100_000},
+        {"plate": "沪" * 50_000},
+        {"qr": "\x00\udcff"},
+        {"code": "ABCD-EFGH", "checkpoint": "nowhere"},
+        {"code": "ABCD-EFGH", "checkpoint": {"a": 1}},
+    ],
+)
+def test_any_input_gets_a_verdict_or_a_4xx(officer: Api, body: object) -> None:
+    response = officer.post("/verify", body)
+    assert response.status_code < 500
+    assert response.is_json
+
+
+def test_a_pass_seen_too_far_apart_too_soon_turns_amber(app: Flask) -> None:
+    anting = make_checkpoint(code="JD-ANTING", district="310114")  # 31.3 N 121.2 E
+    far = make_checkpoint(code="CM-FAR", district="310151")
+    far.latitude, far.longitude = 31.62, 121.80  # Chongming, ~70 km away
+    db.session.commit()
+    issued = make_pass()
+    first = Api(app.test_client(), make_user(Role.CHECKPOINT, checkpoint=anting))
+    second = Api(app.test_client(), make_user(Role.CHECKPOINT, checkpoint=far))
+    assert verify(first, qr=issued.token)["warning"] is False
+    flagged = verify(second, qr=issued.token)
+    assert flagged["result"] == "valid" and flagged["warning"] is True
+    assert flagged["flags"] == ["distance"]
+    assert db.session.scalar(select(ScanEvent.anomaly).order_by(ScanEvent.id.desc())) == "distance"
+
+
+def test_offline_scans_are_stored_once(app: Flask, officer: Api) -> None:
+    issued = make_pass()
+    scan = {
+        "id": "7b7f1c8e-2f7a-4d55-9d7e-111111111111",
+        "number": issued.number,
+        "result": "valid",
+        "scanned_at": utcnow().isoformat(),
+    }
+    assert officer.post("/scans", {"scans": [scan]}).get_json() == {"received": 1, "stored": 1}
+    assert officer.post("/scans", {"scans": [scan]}).get_json() == {"received": 1, "stored": 0}
+    stored = db.session.scalar(select(ScanEvent).where(ScanEvent.is_offline.is_(True)))
+    assert stored.pass_id == issued.id
+    assert officer.post("/scans", {"scans": [{"id": 1}]}).status_code == 422
+    assert officer.post("/scans", {"nope": 1}).status_code == 400
+
+
+def test_verify_matches_the_reference_verifier_on_every_vector(app: Flask, officer: Api) -> None:
+    """Vectors signed by keys this service does not publish come back as unknown_key — the
+    server trusts only its own keys — while malformed and wrong-prefix ones say so."""
+    for path in sorted(VECTORS.glob("*.json")):
+        vector = json.loads(path.read_text())
+        result = verify(officer, qr=vector["token"])["result"]
+        decided_before_the_key = "missing_claims" not in path.name  # claims come after the key
+        if vector["expected"] in ("malformed", "wrong_prefix") and decided_before_the_key:
+            assert result == vector["expected"], path.name
+        else:
+            assert result == token.Result.UNKNOWN_KEY.value, path.name
