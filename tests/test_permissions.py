@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "main.home",
     "main.healthz",
+    "main.livez",
     "auth.login",
     "auth.register",
     "auth.set_language",

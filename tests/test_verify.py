@@ -204,3 +204,31 @@ def test_verify_matches_the_reference_verifier_on_every_vector(app: Flask, offic
             assert result == vector["expected"], path.name
         else:
             assert result == token.Result.UNKNOWN_KEY.value, path.name
+
+
+def test_approvers_see_the_scans_of_a_pass_on_its_page(app: Flask) -> None:
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_approver
+
+    issued = make_pass()
+    verify(
+        Api(app.test_client(), make_user(Role.CHECKPOINT, checkpoint=make_checkpoint(code="JD-9"))),
+        qr=issued.token,
+    )
+    approver = make_approver("transport", "city")
+    browser = app.test_client()
+    login(browser, approver.email, PASSWORD)
+    page = browser.get(f"/passes/{issued.number}").get_data(as_text=True)
+    assert 'id="scans"' in page and "测试卡口" in page
+
+
+def test_checkpoint_staff_see_their_recent_scans(app: Flask) -> None:
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    staff = make_user(Role.CHECKPOINT)
+    issued = make_pass()
+    verify(Api(app.test_client(), staff), qr=issued.token)
+    browser = app.test_client()
+    login(browser, staff.email, PASSWORD)
+    assert issued.number in browser.get("/checkpoint/history").get_data(as_text=True)

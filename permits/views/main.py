@@ -21,6 +21,13 @@ def home() -> str:
     return render_template("main/home.html")
 
 
+@bp.route("/livez")
+@public
+def livez() -> Response:
+    """The process answers (no database): for liveness probes, and the benchmarks' baseline."""
+    return jsonify(status="ok")
+
+
 @bp.route("/healthz")
 @public
 def healthz() -> Response:

@@ -26,10 +26,10 @@ from werkzeug.wrappers import Response
 from permits import labels
 from permits.extensions import db, limiter
 from permits.forms import ConfirmForm, RevokeForm
-from permits.models import Kind, Pass, PassStatus, User, utcnow
+from permits.models import Kind, Pass, PassStatus, Role, User, utcnow
 from permits.passes import codes, pdf
 from permits.permissions import can_view_application, public
-from permits.services import issuance
+from permits.services import issuance, verification
 from permits.services.errors import DomainError
 from permits.templating import division_name
 from permits.validators import mask_id_number
@@ -198,6 +198,9 @@ def _render(
         confirm_form=ConfirmForm(),
         link=link,
         mask=mask_id_number,
+        scans=verification.recent_scans(pass_id=issued.id)
+        if me is not None and me.role in (Role.APPROVER, Role.ADMIN, Role.SUPERVISOR)
+        else [],
     ), status
 
 
