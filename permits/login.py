@@ -10,7 +10,6 @@ from permits import audit
 from permits.models import User, utcnow
 from permits.services import accounts
 
-
 #: Endpoints whose every call is already logged as a scan event.
 SCAN_ENDPOINTS = frozenset({"api.verify", "api.upload_scans"})
 

@@ -172,7 +172,9 @@ def approve_fully(application: Any) -> Any:
         code, scope = application.current_department_code, application.current_scope
         reviews.decide(make_approver(code, scope), application, "approve", now=utcnow())
         db.session.commit()
-    return issuance.pass_of(application)
+    issued = issuance.pass_of(application)
+    db.session.commit()  # end the read, so the test holds no lock a live server would wait on
+    return issued
 
 
 def make_pass(user: User | None = None, kind: str = "vehicle_pass", **overrides: Any) -> Any:

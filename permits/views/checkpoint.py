@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, make_response, render_template, send_f
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from permits import regions
+from permits.i18n import current_locale_name
 from permits.models import Role, User, utcnow
 from permits.permissions import public, roles_required
 from permits.services import verification
@@ -24,10 +26,14 @@ def _me() -> User:
 @bp.get("/")
 @roles_required(Role.CHECKPOINT, Role.ADMIN)
 def scan() -> str:
+    locale = current_locale_name()
     return render_template(
         "checkpoint/scan.html",
         revocations_max_age_hours=current_app.config["REVOCATIONS_MAX_AGE_HOURS"],
         checkpoint=_me().checkpoint,
+        division_names={
+            d.code: d.name(locale) for d in regions.divisions().values() if d.is_county_level
+        },
     )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +63,25 @@ def live_server(app: Flask) -> Iterator[str]:
 def new_page(browser: Any, *, locale: str, viewport: dict[str, int]) -> Any:
     context = browser.new_context(locale=locale, viewport=viewport)
     return context.new_page()
+
+
+@pytest.fixture
+def camera_browser(browser: Any) -> Iterator[Callable[[Path], Any]]:
+    """Launches a chromium whose fake camera shows a .y4m file (one file per launch, as chromium
+    reads it at start); every one launched is closed after the test."""
+    launched: list[Any] = []
+
+    def launch(video: Path) -> Any:
+        fake_camera = [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video.resolve()}",
+        ]
+        launched.append(
+            browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + fake_camera)
+        )
+        return launched[-1]
+
+    yield launch
+    for camera in launched:
+        camera.close()

@@ -1,0 +1,20 @@
+// Decodes camera frames with jsQR off the main thread, so the page stays responsive on a
+// slow phone. The page posts {id, width, height, buffer} (RGBA pixels, transferred) and gets
+// back {id, text} (text null when no QR code was found in that frame).
+
+/* global jsQR */
+importScripts("../vendor/jsqr/jsQR.js");
+
+self.onmessage = (event) => {
+  const { id, width, height, buffer } = event.data;
+  let text = null;
+  try {
+    // Passes are dark on light, printed or on a screen: skipping the inverted attempt halves
+    // the work per frame.
+    const found = jsQR(new Uint8ClampedArray(buffer), width, height, { inversionAttempts: "dontInvert" });
+    if (found && found.data) text = found.data;
+  } catch {
+    text = null;
+  }
+  self.postMessage({ id, text });
+};
