@@ -232,3 +232,15 @@ def test_checkpoint_staff_see_their_recent_scans(app: Flask) -> None:
     browser = app.test_client()
     login(browser, staff.email, PASSWORD)
     assert issued.number in browser.get("/checkpoint/history").get_data(as_text=True)
+
+
+def test_verify_is_rate_limited_per_user(app: Flask) -> None:
+    app.config["VERIFY_LIMIT"] = "3 per minute"
+    api = Api(app.test_client(), make_user(Role.CHECKPOINT))
+    statuses = [api.post("/verify", {"code": "ABCD-EFGH"}).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = api.post("/verify", {"code": "ABCD-EFGH"})
+    assert refused.is_json and refused.get_json()["error"] == "rate_limited"
+    other = Api(app.test_client(), make_user(Role.CHECKPOINT))
+    other.client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+    assert other.post("/verify", {"code": "ABCD-EFGH"}).status_code == 200
