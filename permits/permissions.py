@@ -26,6 +26,12 @@ def public(view: F) -> F:
     return view
 
 
+def acting_user() -> User:
+    """The logged-in user of this request, as the model (for views; services take an actor)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 

@@ -90,6 +90,7 @@ class IsolatedClient(FlaskClient):
             if session.new or session.dirty or session.deleted:
                 raise AssertionError("commit test data before making a request")
             session.rollback()
+            session.expire_all()  # rollback alone does not expire when no transaction is open
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

@@ -34,7 +34,7 @@ def test_ten_simultaneous_approvals_land_exactly_once(app: Flask) -> None:
         statuses = sorted(pool.map(approve, apis))
 
     assert statuses == [201] + [409] * (APPROVERS - 1)
-    db.session.rollback()  # forget what this thread loaded before the approvers acted
+    db.session.expire_all()  # forget what this thread loaded before the approvers acted
     decisions = db.session.scalar(
         select(func.count())
         .select_from(Decision)
@@ -70,7 +70,7 @@ def test_approve_and_reject_at_once_leave_one_consistent_outcome(app: Flask) -> 
             )
         )
     assert statuses == [201, 409]
-    db.session.rollback()
+    db.session.expire_all()
     final = db.session.get(Application, app_id)
     landed = db.session.scalars(
         select(Decision.action).where(Decision.application_id == app_id, Decision.step == 1)

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
 from permits.forms import ApiTokenForm, ChangePasswordForm, ConfirmForm, show_problems
-from permits.models import ApiToken, User, utcnow
-from permits.permissions import can_revoke_token
+from permits.models import ApiToken, utcnow
+from permits.permissions import acting_user, can_revoke_token
 from permits.services import accounts
 from permits.services.errors import ValidationFailed
 from permits.views.auth import start_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-
-
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def _render(
@@ -31,7 +25,7 @@ def _render(
 ) -> tuple[str, int]:
     page = render_template(
         "account/profile.html",
-        user=_me(),
+        user=acting_user(),
         password_form=password_form or ChangePasswordForm(formdata=None),
         token_form=token_form or ApiTokenForm(formdata=None),
         confirm_form=ConfirmForm(),
@@ -50,7 +44,7 @@ def change_password() -> Response | tuple[str, int]:
     """A new password ends every other session; this one continues under a fresh identity."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = _me()
+        user = acting_user()
         try:
             accounts.change_password(
                 user, form.current_password.data or "", form.new_password.data or "", now=utcnow()
@@ -69,7 +63,9 @@ def create_token() -> tuple[str, int]:
     form = ApiTokenForm()
     if form.validate_on_submit():
         try:
-            _token, plain = accounts.issue_api_token(_me(), form.name.data or "", now=utcnow())
+            _token, plain = accounts.issue_api_token(
+                acting_user(), form.name.data or "", now=utcnow()
+            )
         except ValidationFailed as exc:
             show_problems(form, exc.fields)
         else:
@@ -83,7 +79,7 @@ def revoke_token(token_id: int) -> Response:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         abort(404)
-    if not can_revoke_token(_me(), token):
+    if not can_revoke_token(acting_user(), token):
         abort(404)  # another user's token: do not even confirm it exists
     if ConfirmForm().validate_on_submit():
         accounts.revoke_api_token(token, now=utcnow())

@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -40,8 +39,9 @@ from permits.labels import (
     VEHICLE_TYPE_NAMES,
     reject_reason_choices,
 )
-from permits.models import Application, Attachment, Kind, Role, User, utcnow
+from permits.models import Application, Attachment, Kind, Role, utcnow
 from permits.permissions import (
+    acting_user,
     can_decide,
     can_download_attachment,
     can_edit_application,
@@ -58,15 +58,10 @@ bp = Blueprint("applications", __name__, url_prefix="/applications")
 PAGE_SIZE = 20
 
 
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
-
-
 def load_application(application_id: int) -> Application:
     """Loads an application the current user may see; 404 otherwise (ids are not confirmed)."""
     application = db.session.get(Application, application_id)
-    if application is None or not can_view_application(_me(), application):
+    if application is None or not can_view_application(acting_user(), application):
         abort(404)
     return application
 
@@ -102,7 +97,7 @@ def make_form(kind: Kind, application: Application | None = None) -> Any:
             form.contact_name.data = application.contact_name
             form.contact_phone.data = application.contact_phone
         elif application is None and request.method != "POST":
-            enterprise = _me().enterprise
+            enterprise = acting_user().enterprise
             assert enterprise is not None
             form.district.data = enterprise.district
             form.contact_name.data = enterprise.contact_name
@@ -157,7 +152,7 @@ def _attachment_form() -> AttachmentForm:
 @roles_required(Role.ENTERPRISE)
 def index() -> str:
     """The enterprise's applications, newest first, with where each waits."""
-    me = _me()
+    me = acting_user()
     assert me.enterprise_id is not None
     status = request.args.get("status") or None
     try:
@@ -188,12 +183,14 @@ def new(kind: str) -> Response | tuple[str, int]:
     form = make_form(the_kind)
     if request.method == "POST" and form.validate_on_submit():
         try:
-            application = applications.create_draft(_me(), the_kind, form.to_data(), now=utcnow())
+            application = applications.create_draft(
+                acting_user(), the_kind, form.to_data(), now=utcnow()
+            )
         except DomainError as exc:
             return _render_form(the_kind, form, None, 422, show_problems(form, exc.fields))
         if "submit" in request.form:
             try:
-                applications.submit(_me(), application, now=utcnow())
+                applications.submit(acting_user(), application, now=utcnow())
             except DomainError as exc:
                 flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
                 for message in exc.fields.values():
@@ -212,14 +209,14 @@ def new(kind: str) -> Response | tuple[str, int]:
 def edit(application_id: int) -> Response | tuple[str, int]:
     """Edit a draft or a returned application; the "submit" button saves and submits."""
     application = load_application(application_id)
-    if not can_edit_application(_me(), application):
+    if not can_edit_application(acting_user(), application):
         flash(_("This application can no longer be changed."), "warning")
         return redirect(url_for("applications.show", application_id=application.id))
     form = make_form(application.kind, application)
     if request.method == "POST" and form.validate_on_submit():
         now = utcnow()
         try:
-            applications.update_draft(_me(), application, form.to_data(), now=now)
+            applications.update_draft(acting_user(), application, form.to_data(), now=now)
         except DomainError as exc:
             db.session.rollback()
             application = load_application(application_id)
@@ -228,7 +225,7 @@ def edit(application_id: int) -> Response | tuple[str, int]:
             )
         if "submit" in request.form:
             try:
-                applications.submit(_me(), application, now=now)
+                applications.submit(acting_user(), application, now=now)
             except DomainError as exc:
                 # The changes are kept as a draft (status 200 commits them); say what is missing.
                 flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
@@ -249,7 +246,7 @@ def edit(application_id: int) -> Response | tuple[str, int]:
 @roles_required(Role.ENTERPRISE)
 def upload(application_id: int) -> Response | tuple[str, int]:
     application = load_application(application_id)
-    if not can_edit_application(_me(), application):
+    if not can_edit_application(acting_user(), application):
         abort(403)
     form = AttachmentForm()
     form.purpose.choices = _choices(PURPOSE_NAMES)
@@ -257,7 +254,7 @@ def upload(application_id: int) -> Response | tuple[str, int]:
         upload = request.files.get("file")
         try:
             applications.add_attachment(
-                _me(),
+                acting_user(),
                 application,
                 purpose=form.purpose.data or "",
                 filename=upload.filename or "" if upload else "",
@@ -277,7 +274,7 @@ def upload(application_id: int) -> Response | tuple[str, int]:
 def show(application_id: int) -> str:
     """The whole file on one page: fields, files, the timeline, and the decision form if due."""
     application = load_application(application_id)
-    me = _me()
+    me = acting_user()
     decision_form = None
     if can_decide(me, application):
         decision_form = DecisionForm(formdata=None)
@@ -308,7 +305,7 @@ def submit(application_id: int) -> Response:
     application = load_application(application_id)
     if ConfirmForm().validate_on_submit():
         try:
-            applications.submit(_me(), application, now=utcnow())
+            applications.submit(acting_user(), application, now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
@@ -321,11 +318,11 @@ def submit(application_id: int) -> Response:
 @roles_required(Role.ENTERPRISE)
 def withdraw(application_id: int) -> Response:
     application = load_application(application_id)
-    if not can_withdraw_application(_me(), application):
+    if not can_withdraw_application(acting_user(), application):
         abort(403)
     if ConfirmForm().validate_on_submit():
         try:
-            applications.withdraw(_me(), application, now=utcnow())
+            applications.withdraw(acting_user(), application, now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
@@ -340,7 +337,7 @@ def serve_attachment(application_id: int, attachment_id: int) -> Response:
     if (
         attachment is None
         or attachment.application_id != application_id
-        or not can_download_attachment(_me(), attachment)
+        or not can_download_attachment(acting_user(), attachment)
     ):
         abort(404)
     path = applications.attachment_path(attachment)
@@ -367,7 +364,7 @@ notifications_bp = Blueprint("notifications", __name__, url_prefix="/notificatio
 
 @notifications_bp.get("/")
 def inbox() -> str:
-    me = _me()
+    me = acting_user()
     return render_template(
         "notifications/index.html",
         items=notifications.recent(me),
@@ -379,5 +376,5 @@ def inbox() -> str:
 @notifications_bp.post("/read")
 def mark_read() -> Response:
     if ConfirmForm().validate_on_submit():
-        notifications.mark_all_read(_me())
+        notifications.mark_all_read(acting_user())
     return redirect(url_for("notifications.inbox"))

@@ -6,21 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, make_response, render_template, send_from_directory
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from permits import regions
 from permits.i18n import current_locale_name
-from permits.models import Role, User, utcnow
-from permits.permissions import public, roles_required
+from permits.models import Role, utcnow
+from permits.permissions import acting_user, public, roles_required
 from permits.services import verification
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
-
-
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 @bp.get("/")
@@ -30,7 +24,7 @@ def scan() -> str:
     return render_template(
         "checkpoint/scan.html",
         revocations_max_age_hours=current_app.config["REVOCATIONS_MAX_AGE_HOURS"],
-        checkpoint=_me().checkpoint,
+        checkpoint=acting_user().checkpoint,
         division_names={
             d.code: d.name(locale) for d in regions.divisions().values() if d.is_county_level
         },
@@ -41,7 +35,9 @@ def scan() -> str:
 @roles_required(Role.CHECKPOINT, Role.ADMIN)
 def history() -> str:
     """My recent scans, newest first."""
-    return render_template("checkpoint/history.html", scans=verification.recent_scans(user=_me()))
+    return render_template(
+        "checkpoint/history.html", scans=verification.recent_scans(user=acting_user())
+    )
 
 
 @bp.get("/anomalies")

@@ -19,16 +19,15 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
 from permits import labels
 from permits.extensions import db, limiter
 from permits.forms import ConfirmForm, RevokeForm
-from permits.models import Kind, Pass, PassStatus, Role, User, utcnow
+from permits.models import Kind, Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
-from permits.permissions import can_view_application, public
+from permits.permissions import acting_user, can_view_application, public
 from permits.services import issuance, verification
 from permits.services.errors import DomainError
 from permits.templating import division_name
@@ -40,15 +39,10 @@ bp = Blueprint("passes", __name__)
 PDF_LAYOUT_VERSION = "1"
 
 
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
-
-
 def load_pass(number: str) -> Pass:
     """A pass the current user may see (owner, departments on its chain, admins); else 404."""
     issued = issuance.pass_by_number(number)
-    if issued is None or not can_view_application(_me(), issued.application):
+    if issued is None or not can_view_application(acting_user(), issued.application):
         abort(404)
     return issued
 
@@ -181,7 +175,7 @@ def _render(
     issued: Pass, *, shared: bool, status: int = 200, link: str | None = None
 ) -> tuple[str, int]:
     now = utcnow()
-    me = None if shared else _me()
+    me = None if shared else acting_user()
     return render_template(
         "passes/show.html",
         issued=issued,
@@ -218,11 +212,11 @@ def download(number: str) -> Response:
 def revoke(number: str) -> Response:
     issued = load_pass(number)
     form = RevokeForm()
-    if not issuance.can_revoke(_me(), issued):
+    if not issuance.can_revoke(acting_user(), issued):
         abort(403)
     if form.validate_on_submit():
         try:
-            issuance.revoke_pass(_me(), issued, form.reason.data or "", now=utcnow())
+            issuance.revoke_pass(acting_user(), issued, form.reason.data or "", now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             for message in exc.fields.values() or [exc.message]:
@@ -237,7 +231,7 @@ def renew(number: str) -> Response:
     issued = load_pass(number)
     if ConfirmForm().validate_on_submit():
         try:
-            application = issuance.renew(_me(), issued, now=utcnow())
+            application = issuance.renew(acting_user(), issued, now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
@@ -251,7 +245,10 @@ def renew(number: str) -> Response:
 def share(number: str) -> tuple[str, int]:
     """Shows a share link once; it is not stored anywhere."""
     issued = load_pass(number)
-    if issued.enterprise_id != _me().enterprise_id or not ConfirmForm().validate_on_submit():
+    if (
+        issued.enterprise_id != acting_user().enterprise_id
+        or not ConfirmForm().validate_on_submit()
+    ):
         abort(403)
     return _render(issued, shared=False, link=share_link(issued, utcnow()))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -13,8 +12,8 @@ from permits.extensions import db
 from permits.forms import DecisionForm
 from permits.i18n import current_locale_name
 from permits.labels import CARGO_NAMES, KIND_NAMES
-from permits.models import CargoCategory, Kind, Role, User, utcnow
-from permits.permissions import roles_required
+from permits.models import CargoCategory, Kind, Role, utcnow
+from permits.permissions import acting_user, roles_required
 from permits.services import reviews
 from permits.services.errors import DomainError, ValidationFailed
 from permits.views.applications import load_application
@@ -22,11 +21,6 @@ from permits.views.applications import load_application
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 PAGE_SIZE = 25
-
-
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def _enum_arg(
@@ -54,7 +48,7 @@ def queue() -> str:
     )
     now = utcnow()
     items = reviews.queue(
-        _me(), filters, now=now, after=request.args.get("after"), limit=PAGE_SIZE + 1
+        acting_user(), filters, now=now, after=request.args.get("after"), limit=PAGE_SIZE + 1
     )
     more = reviews.encode_cursor(items[PAGE_SIZE - 1]) if len(items) > PAGE_SIZE else None
     locale = current_locale_name()
@@ -83,7 +77,7 @@ def decide(application_id: int) -> Response:
         abort(400)
     try:
         reviews.decide(
-            _me(),
+            acting_user(),
             application,
             form.decision.data or "",
             comment=form.comment.data or "",

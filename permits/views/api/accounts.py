@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
 from permits.models import ApiToken, User, utcnow
-from permits.permissions import can_revoke_token
+from permits.permissions import acting_user, can_revoke_token
 from permits.services import accounts
 from permits.views.api import bp
 
@@ -49,27 +48,22 @@ def token_json(token: ApiToken) -> dict[str, Any]:
     }
 
 
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
-
-
 @bp.get("/me")
 def me() -> Response:
-    return jsonify(user_json(_me()))
+    return jsonify(user_json(acting_user()))
 
 
 @bp.get("/tokens")
 def list_tokens() -> Response:
     """The caller's tokens (never the secrets themselves)."""
-    return jsonify(tokens=[token_json(t) for t in _me().api_tokens])
+    return jsonify(tokens=[token_json(t) for t in acting_user().api_tokens])
 
 
 @bp.delete("/tokens/<int:token_id>")
 def revoke_token(token_id: int) -> Response:
     """Revoke one of the caller's tokens, e.g. a leaked one, or the one making this call."""
     token = db.session.get(ApiToken, token_id)
-    if token is None or not can_revoke_token(_me(), token):
+    if token is None or not can_revoke_token(acting_user(), token):
         abort(404)
     accounts.revoke_api_token(token, now=utcnow())
     return jsonify(token_json(token))

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import abort, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Application, Kind, Pass, Role, User, utcnow
+from permits.models import Application, Kind, Pass, Role, utcnow
 from permits.permissions import (
+    acting_user,
     can_view_application,
     can_withdraw_application,
     roles_required,
@@ -26,14 +26,9 @@ from permits.workflow import State
 MAX_PAGE = 100
 
 
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
-
-
 def _load(application_id: int) -> Application:
     application = db.session.get(Application, application_id)
-    if application is None or not can_view_application(_me(), application):
+    if application is None or not can_view_application(acting_user(), application):
         abort(404)
     return application
 
@@ -169,7 +164,7 @@ def _created(application: Application) -> Response:
 def create_application() -> Response:
     body = _json_body()
     kind = body.pop("kind", None)
-    application = applications.create_draft(_me(), kind or "", body, now=utcnow())
+    application = applications.create_draft(acting_user(), kind or "", body, now=utcnow())
     return _created(application)
 
 
@@ -177,7 +172,7 @@ def create_application() -> Response:
 @roles_required(Role.ENTERPRISE)
 def update_application(application_id: int) -> Response:
     application = _load(application_id)
-    applications.update_draft(_me(), application, _json_body(), now=utcnow())
+    applications.update_draft(acting_user(), application, _json_body(), now=utcnow())
     return jsonify(application_json(application))
 
 
@@ -187,7 +182,7 @@ def add_attachment(application_id: int) -> Response:
     application = _load(application_id)
     upload = request.files.get("file")
     attachment = applications.add_attachment(
-        _me(),
+        acting_user(),
         application,
         purpose=request.form.get("purpose", ""),
         filename=(upload.filename or "") if upload else "",
@@ -215,7 +210,7 @@ def get_attachment(application_id: int, attachment_id: int) -> Response:
 @roles_required(Role.ENTERPRISE)
 def submit_application(application_id: int) -> Response:
     application = _load(application_id)
-    applications.submit(_me(), application, now=utcnow())
+    applications.submit(acting_user(), application, now=utcnow())
     return jsonify(status=application.status.value, step=step_json(application), id=application.id)
 
 
@@ -223,9 +218,9 @@ def submit_application(application_id: int) -> Response:
 @roles_required(Role.ENTERPRISE)
 def withdraw_application(application_id: int) -> Response:
     application = _load(application_id)
-    if not can_withdraw_application(_me(), application):
+    if not can_withdraw_application(acting_user(), application):
         return json_error(409, "This application can no longer be withdrawn.")
-    applications.withdraw(_me(), application, now=utcnow())
+    applications.withdraw(acting_user(), application, now=utcnow())
     return jsonify(application_json(application))
 
 
@@ -240,7 +235,7 @@ def decide_application(application_id: int) -> Response:
     application = _load(application_id)
     body = _json_body()
     decision = reviews.decide(
-        _me(),
+        acting_user(),
         application,
         str(body.get("decision") or ""),
         comment=str(body.get("comment") or ""),
@@ -266,7 +261,7 @@ def decide_application(application_id: int) -> Response:
 def list_applications() -> Response:
     """Scoped lists: the enterprise's own, an approver's queue (step=mine) or files, everything
     for admins and supervisors; newest first by default; pages by an opaque cursor."""
-    me = _me()
+    me = acting_user()
     if me.role is Role.CHECKPOINT:
         return json_error(403, "Checkpoints verify passes; they do not read applications.")
     try:

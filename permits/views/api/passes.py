@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from permits.errors import json_error
-from permits.models import Pass, PassStatus, User, utcnow
+from permits.models import Pass, PassStatus, utcnow
 from permits.passes import codes
-from permits.permissions import public
+from permits.permissions import acting_user, public
 from permits.services import issuance
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
 from permits.views.passes import load_pass, pdf_response
-
-
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def pass_json(issued: Pass) -> dict[str, Any]:
@@ -70,7 +64,7 @@ def revoke_pass(number: str) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed("Send a JSON object.", {"reason": "Give the reason."})
-    issuance.revoke_pass(_me(), issued, str(body.get("reason") or ""), now=utcnow())
+    issuance.revoke_pass(acting_user(), issued, str(body.get("reason") or ""), now=utcnow())
     return jsonify(pass_json(issued))
 
 

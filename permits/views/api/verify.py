@@ -12,17 +12,12 @@ from werkzeug.wrappers import Response
 
 from permits.errors import json_error
 from permits.extensions import limiter
-from permits.models import Role, User, utcnow
-from permits.permissions import roles_required
+from permits.models import Role, utcnow
+from permits.permissions import acting_user, roles_required
 from permits.services import organisations, verification
 from permits.views.api import bp
 
 INPUTS = ("qr", "code", "plate")
-
-
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def _per_user() -> str:
@@ -75,7 +70,9 @@ def verify() -> Response:
         if checkpoint is None:
             return json_error(422, "Unknown checkpoint.", {"checkpoint": "unknown checkpoint code"})
     now = utcnow()
-    verdict = verification.verify(_me(), now=now, checkpoint=checkpoint, **{given[0]: value})
+    verdict = verification.verify(
+        acting_user(), now=now, checkpoint=checkpoint, **{given[0]: value}
+    )
     return jsonify(verdict_json(verdict, now))
 
 
@@ -105,5 +102,5 @@ def upload_scans() -> Response:
             )
         if scans[-1].scanned_at.tzinfo is None:
             return json_error(422, "scanned_at needs a time zone, e.g. 2026-04-15T08:30:00+08:00.")
-    stored = verification.record_offline_scans(_me(), scans, now=utcnow())
+    stored = verification.record_offline_scans(acting_user(), scans, now=utcnow())
     return jsonify(received=len(scans), stored=stored)
