@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from permits import audit, validators
+from permits import audit, database, validators
 from permits.extensions import db
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
@@ -304,26 +304,35 @@ def revoke_api_token(token: ApiToken, *, now: datetime) -> None:
 
 
 def user_for_api_token(plain: str, *, now: datetime) -> User | None:
-    """The active owner of a live token; notes (at most every few minutes) when it was last used."""
+    """The active owner of a live token (one query); notes at most every few minutes when the
+    token was last used."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    # Core statements on their own connection, so the request's transaction does not yet hold
-    # SQLite's write lock when the last-used time is written.
-    query = select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at, ApiToken.last_used_at)
-    with db.engine.connect() as conn:
-        row = conn.execute(query.where(ApiToken.token_hash == _token_hash(plain))).first()
-    if row is None or row.revoked_at is not None:
+    row = db.session.execute(
+        select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(plain))
+    ).first()
+    if row is None:
         return None
-    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
-        _touch_token(row.id, now)
-    user = db.session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    user, token_id, revoked_at, last_used_at = row
+    if revoked_at is not None or not user.is_active:
+        return None
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
+        _touch_token(token_id, now)
+    return user
 
 
 def _touch_token(token_id: int, now: datetime) -> None:
+    statement = update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+    if database.write_intent.get():
+        # A writing request: in its own transaction, which holds (or will hold) the write lock.
+        db.session.execute(statement)
+        return
     try:
+        # A reading request holds no write lock: a short transaction of its own.
         with db.engine.begin() as conn:
-            conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            conn.execute(statement)
     except OperationalError:
         # Best effort: a busy database must not refuse an otherwise good request.
         log.warning("could not record the use of API token %s", token_id)

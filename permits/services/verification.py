@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from permits import validators
@@ -66,78 +66,110 @@ class Verdict:
         return self.result is Result.VALID and bool(self.flags)
 
 
-def _facts(
-    issued: Pass, application: Application, enterprise_name: str, drivers: list[tuple[str, str]]
-) -> dict[str, Any]:
+#: The columns a verdict needs, read as plain rows (no ORM objects on the hot path).
+_PASS_COLUMNS = (
+    Pass.id,
+    Pass.number,
+    Pass.kind,
+    Pass.valid_from,
+    Pass.valid_until,
+    Pass.status,
+    Pass.plate,
+    Pass.not_before,
+    Pass.expires_at,
+    Pass.revoke_reason,
+    Pass.application_id,
+    Application.origin,
+    Application.destination,
+    Application.cargo_category,
+    Application.site_address,
+    Application.district,
+    Application.staff_on_site,
+    Enterprise.name.label("enterprise_name"),
+)
+
+Loaded = tuple[Any, list[tuple[str, str]]]
+
+#: Built once: the hot path binds values instead of constructing statements per request.
+_PASS_ROW = (
+    select(*_PASS_COLUMNS)
+    .join(Application, Application.id == Pass.application_id)
+    .join(Enterprise, Enterprise.id == Pass.enterprise_id)
+    .limit(1)
+)
+_BY = {
+    "number": _PASS_ROW.where(Pass.number == bindparam("value")),
+    "control_code": _PASS_ROW.where(Pass.control_code == bindparam("value")),
+    "id": _PASS_ROW.where(Pass.id == bindparam("value")),
+}
+_CURRENT_BY_PLATE = _PASS_ROW.where(
+    Pass.plate == bindparam("plate"),
+    Pass.status == PassStatus.ACTIVE,
+    Pass.not_before <= bindparam("now"),
+    Pass.expires_at > bindparam("now"),
+)
+_DRIVERS = (
+    select(Driver.name, Driver.id_number)
+    .where(Driver.application_id == bindparam("application_id"))
+    .order_by(Driver.position)
+)
+
+
+def _facts(row: Any, drivers: list[tuple[str, str]]) -> dict[str, Any]:
     """Only what is needed to match vehicle and driver: never a full ID or a phone number."""
     facts: dict[str, Any] = {
-        "kind": issued.kind.value,
-        "number": issued.number,
-        "valid_from": issued.valid_from.isoformat(),
-        "valid_until": issued.valid_until.isoformat(),
-        "enterprise": enterprise_name,
-        "status": issued.status.value,
+        "kind": row.kind.value,
+        "number": row.number,
+        "valid_from": row.valid_from.isoformat(),
+        "valid_until": row.valid_until.isoformat(),
+        "enterprise": row.enterprise_name,
+        "status": row.status.value,
     }
-    if issued.plate is not None:
+    if row.plate is not None:
         facts.update(
-            plate=issued.plate,
-            origin=application.origin,
-            destination=application.destination,
-            cargo_category=application.cargo_category.value if application.cargo_category else None,
+            plate=row.plate,
+            origin=row.origin,
+            destination=row.destination,
+            cargo_category=row.cargo_category.value if row.cargo_category else None,
             drivers=[{"name": name, "id_last4": last4} for name, last4 in drivers],
         )
     else:
-        facts.update(
-            site=application.site_address,
-            district=application.district,
-            staff_on_site=application.staff_on_site,
-        )
-    if issued.status is PassStatus.REVOKED:
-        facts["revoke_reason"] = issued.revoke_reason
+        facts.update(site=row.site_address, district=row.district, staff_on_site=row.staff_on_site)
+    if row.status is PassStatus.REVOKED:
+        facts["revoke_reason"] = row.revoke_reason
     return facts
 
 
-def _load(condition: Any) -> tuple[Pass, Application, str, list[tuple[str, str]]] | None:
-    row = db.session.execute(
-        select(Pass, Application, Enterprise.name)
-        .join(Application, Application.id == Pass.application_id)
-        .join(Enterprise, Enterprise.id == Pass.enterprise_id)
-        .where(condition)
-        .limit(1)
-    ).first()
+def _load(statement: Any, **values: Any) -> Loaded | None:
+    row = db.session.execute(statement, values).first()
     if row is None:
         return None
-    issued, application, name = row
-    drivers = [
-        (d_name, id_number[-4:])
-        for d_name, id_number in db.session.execute(
-            select(Driver.name, Driver.id_number)
-            .where(Driver.application_id == application.id)
-            .order_by(Driver.position)
-        )
-    ]
-    return issued, application, name, drivers
+    drivers: list[tuple[str, str]] = []
+    if row.plate is not None:
+        drivers = [
+            (name, id_number[-4:])
+            for name, id_number in db.session.execute(
+                _DRIVERS, {"application_id": row.application_id}
+            )
+        ]
+    return row, drivers
 
 
-def _status_result(issued: Pass, now: datetime) -> Result:
-    if issued.status is PassStatus.REVOKED:
+def _status_result(row: Any, now: datetime) -> Result:
+    if row.status is PassStatus.REVOKED:
         return Result.REVOKED
-    if now < issued.not_before:
+    if now < row.not_before:
         return Result.NOT_YET_VALID
-    if issued.is_expired(now):
+    if now >= row.expires_at:
         return Result.EXPIRED
     return Result.VALID
 
 
-def _verdict(
-    result: Result, loaded: tuple[Pass, Application, str, list[tuple[str, str]]] | None
-) -> Verdict:
+def _verdict(result: Result, loaded: Loaded | None) -> Verdict:
     if loaded is None:
         return Verdict(result, str(REASONS[result]))
-    issued, application, name, drivers = loaded
-    return Verdict(
-        result, str(REASONS[result]), _facts(issued, application, name, drivers), pass_id=issued.id
-    )
+    row, drivers = loaded
+    return Verdict(result, str(REASONS[result]), _facts(row, drivers), pass_id=row.id)
 
 
 def check_qr(text: str, now: datetime) -> Verdict:
@@ -147,7 +179,7 @@ def check_qr(text: str, now: datetime) -> Verdict:
     )
     if checked.claims is None:
         return Verdict(checked.result, str(REASONS[checked.result]))
-    loaded = _load(Pass.number == checked.claims.number)
+    loaded = _load(_BY["number"], value=checked.claims.number)
     if loaded is None:
         return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
     if loaded[0].status is PassStatus.REVOKED:
@@ -163,7 +195,7 @@ def check_code(code: str, now: datetime) -> Verdict:
             Result.MALFORMED,
             str(_l("Not a control code: it has 8 letters and digits; check each one.")),
         )
-    loaded = _load(Pass.control_code == canonical)
+    loaded = _load(_BY["control_code"], value=canonical)
     if loaded is None:
         return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
     return _verdict(_status_result(loaded[0], now), loaded)
@@ -174,14 +206,7 @@ def check_plate(plate: str, now: datetime) -> Verdict:
     normalized = validators.normalize_plate(plate[:32])
     if not validators.is_plate(normalized):
         return Verdict(Result.MALFORMED, str(_l("Not a mainland plate number.")))
-    current = _load(
-        and_(
-            Pass.plate == normalized,
-            Pass.status == PassStatus.ACTIVE,
-            Pass.not_before <= now,
-            Pass.expires_at > now,
-        )
-    )
+    current = _load(_CURRENT_BY_PLATE, plate=normalized, now=now)
     if current is not None:
         return _verdict(Result.VALID, current)
     latest_id = db.session.scalar(
@@ -192,7 +217,7 @@ def check_plate(plate: str, now: datetime) -> Verdict:
     )
     if latest_id is None:
         return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
-    loaded = _load(Pass.id == latest_id)
+    loaded = _load(_BY["id"], value=latest_id)
     assert loaded is not None
     return _verdict(_status_result(loaded[0], now), loaded)
 
@@ -208,7 +233,7 @@ def _distance_km(a: Checkpoint, b: Checkpoint) -> float | None:
     return 2 * 6371 * math.asin(math.sqrt(h))
 
 
-def anomaly(pass_id: int, checkpoint: Checkpoint | None, now: datetime) -> str | None:
+def anomaly(pass_id: int, checkpoint_id: int | None, now: datetime) -> str | None:
     """A pass seen at two checkpoints further apart than a vehicle could drive in between, or
     scanned more often in an hour than a real journey would be."""
     hour_ago = now - timedelta(hours=1)
@@ -220,14 +245,14 @@ def anomaly(pass_id: int, checkpoint: Checkpoint | None, now: datetime) -> str |
     ).all()
     if len(recent) + 1 > int(current_app.config["SCANS_PER_HOUR_LIMIT"]):
         return "frequency"
-    if checkpoint is None:
-        return None
+    elsewhere = [(at, other) for at, other in recent if other not in (None, checkpoint_id)]
+    if checkpoint_id is None or not elsewhere:
+        return None  # the common case costs no checkpoint lookups
+    here = db.session.get(Checkpoint, checkpoint_id)
     speed = float(current_app.config["MAX_PLAUSIBLE_SPEED_KMH"])
-    for scanned_at, checkpoint_id in recent:
-        if checkpoint_id is None or checkpoint_id == checkpoint.id:
-            continue
-        other = db.session.get(Checkpoint, checkpoint_id)
-        distance = _distance_km(checkpoint, other) if other else None
+    for scanned_at, other_id in elsewhere:
+        other = db.session.get(Checkpoint, other_id)
+        distance = _distance_km(here, other) if here and other else None
         hours = max((now - scanned_at).total_seconds() / 3600, 1 / 60)
         if distance is not None and distance / hours > speed:
             return "distance"
@@ -250,17 +275,17 @@ def verify(
         verdict, method = check_code(code, now), "code"
     else:
         verdict, method = check_plate(plate or "", now), "plate"
-    checkpoint = checkpoint or user.checkpoint
+    checkpoint_id = checkpoint.id if checkpoint is not None else user.checkpoint_id
     flag = None
     if verdict.pass_id is not None and verdict.result is Result.VALID:
-        flag = anomaly(verdict.pass_id, checkpoint, now)
+        flag = anomaly(verdict.pass_id, checkpoint_id, now)
         if flag:
             verdict.flags.append(flag)
             verdict.reason = f"{verdict.reason} {FLAG_REASONS[flag]}"
     db.session.execute(
         insert(ScanEvent).values(
             pass_id=verdict.pass_id,
-            checkpoint_id=checkpoint.id if checkpoint else None,
+            checkpoint_id=checkpoint_id,
             user_id=user.id,
             scanned_at=now,
             result=verdict.result.value,
