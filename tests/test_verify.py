@@ -244,3 +244,12 @@ def test_verify_is_rate_limited_per_user(app: Flask) -> None:
     other = Api(app.test_client(), make_user(Role.CHECKPOINT))
     other.client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
     assert other.post("/verify", {"code": "ABCD-EFGH"}).status_code == 200
+
+
+def test_staff_cannot_log_scans_at_another_checkpoint(app: Flask) -> None:
+    mine, other = make_checkpoint(code="MINE"), make_checkpoint(code="OTHER")
+    api = Api(app.test_client(), make_user(Role.CHECKPOINT, checkpoint=mine))
+    assert api.post("/verify", {"code": "ABCD-EFGH", "checkpoint": "OTHER"}).status_code == 403
+    assert api.post("/verify", {"code": "ABCD-EFGH", "checkpoint": "MINE"}).status_code == 200
+    admin = Api(app.test_client(), make_user(Role.ADMIN))
+    assert admin.post("/verify", {"code": "ABCD-EFGH", "checkpoint": other.code}).status_code == 200

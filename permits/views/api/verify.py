@@ -69,6 +69,10 @@ def verify() -> Response:
         )
         if checkpoint is None:
             return json_error(422, "Unknown checkpoint.", {"checkpoint": "unknown checkpoint code"})
+        user = acting_user()
+        if user.role is Role.CHECKPOINT and checkpoint.id != user.checkpoint_id:
+            # Staff log scans at their own post only, or the anomaly check could be misled.
+            return json_error(403, "You are posted at another checkpoint.")
     now = utcnow()
     verdict = verification.verify(
         acting_user(), now=now, checkpoint=checkpoint, **{given[0]: value}
