@@ -45,9 +45,6 @@ def _on_begin(conn: Connection) -> None:
 def mark_write_intent() -> None:
     """before_request: reads (GET, HEAD, OPTIONS) need no write lock on SQLite."""
     write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
-    from permits import audit
-
-    audit.client_ip.set(request.remote_addr)
 
 
 def reset_write_intent(_exc: BaseException | None) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from permits import audit
 from permits.extensions import db
-from permits.models import Application, Kind, Pass, PassStatus, User
+from permits.models import Application, Kind, Pass, PassStatus, Role, User
 from permits.passes import codes, token
 from permits.passes.keys import KeyStore
 from permits.services import notifications, workflows
@@ -143,8 +143,6 @@ def pass_of(application: Application) -> Pass | None:
 
 def can_revoke(user: User, issued: Pass) -> bool:
     """Admins, and approvers of a department that signs a step of the pass's application."""
-    from permits.models import Role
-
     if user.role is Role.ADMIN:
         return True
     if user.role is not Role.APPROVER or user.department is None:
@@ -209,8 +207,6 @@ def revocations_since(since: int, *, limit: int = 5000) -> RevocationPage:
 
 
 def can_renew(user: User, issued: Pass, now: datetime) -> bool:
-    from permits.models import Role
-
     return (
         user.role is Role.ENTERPRISE
         and issued.enterprise_id == user.enterprise_id
