@@ -93,6 +93,10 @@ class Defaults:
     REGISTER_LIMIT_IP = "10 per hour"
 
 
+class ConfigurationRefused(RuntimeError):
+    """The settings are not safe to serve with (e.g. no real SECRET_KEY in production)."""
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     """Fill app.config in the documented order and derive the settings that depend on others."""
     app.config.from_object(Defaults)
@@ -149,7 +153,7 @@ def _refuse_insecure(app: Flask) -> None:
         return
     key = app.config["SECRET_KEY"]
     if not key or key == DEV_SECRET_KEY or len(str(key)) < 32:
-        raise RuntimeError(
+        raise ConfigurationRefused(
             "Refusing to start without a real SECRET_KEY: set PERMITS_SECRET_KEY (32+ characters) "
             f"or write one into {Path(app.instance_path) / SECRET_KEY_FILE}."
         )

@@ -101,3 +101,27 @@ def test_readme_documents_every_setting_an_operator_sets() -> None:
         if not name.isupper() or name in internal or name.startswith(("SQLALCHEMY_", "SESSION_")):
             continue
         assert f"`PERMITS_{name}`" in readme, name
+
+
+def test_the_cli_refuses_a_missing_secret_key_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import project_root
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PERMITS_", "FLASK_"))}
+    env.update(PERMITS_SECRET_KEY="", PERMITS_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    flask = Path(sys.executable).parent / "flask"
+    result = subprocess.run(
+        [str(flask), "--app", "wsgi", "users", "token", "nobody@example.com"],
+        cwd=project_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "SECRET_KEY" in result.stderr
