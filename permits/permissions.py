@@ -92,8 +92,7 @@ def can_view_application(user: User, application: Application) -> bool:
     if user.role is Role.APPROVER and user.department is not None:
         if application.status is State.DRAFT or application.round == 0:
             return False
-        mine = (user.department.code, user.department.scope)
-        return any((s.department_code, s.scope) == mine for s in workflows.signers(application))
+        return workflows.signs_a_step(user.department, application)
     return False
 
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,17 +18,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from permits.models.base import Base, utcnow
+from permits.models.base import Base, string_enum, utcnow
 from permits.workflow import Action, State
 
 if TYPE_CHECKING:
     from permits.models.accounts import Department, Enterprise, User
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class Kind(enum.StrEnum):
@@ -79,7 +72,7 @@ class Workflow(Base):
     __table_args__ = (UniqueConstraint("kind", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[Kind] = mapped_column(_enum(Kind))
+    kind: Mapped[Kind] = mapped_column(string_enum(Kind))
     version: Mapped[int]
     is_current: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -99,7 +92,7 @@ class WorkflowStep(Base):
     position: Mapped[int]
     #: A department code, or BY_CARGO.
     department_code: Mapped[str] = mapped_column(String(32))
-    scope_rule: Mapped[ScopeRule] = mapped_column(_enum(ScopeRule))
+    scope_rule: Mapped[ScopeRule] = mapped_column(string_enum(ScopeRule))
     sla_hours: Mapped[int]
 
     workflow: Mapped[Workflow] = relationship(back_populates="steps")
@@ -122,11 +115,11 @@ class Application(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[Kind] = mapped_column(_enum(Kind))
+    kind: Mapped[Kind] = mapped_column(string_enum(Kind))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     #: Only permits.services.reviews changes this, through workflow.next_state.
-    status: Mapped[State] = mapped_column(_enum(State), default=State.DRAFT)
+    status: Mapped[State] = mapped_column(string_enum(State), default=State.DRAFT)
     workflow_id: Mapped[int | None] = mapped_column(ForeignKey("workflows.id"))
     #: How many times it was submitted; decisions are unique per (round, step).
     round: Mapped[int] = mapped_column(Integer, default=0)
@@ -153,10 +146,10 @@ class Application(Base):
 
     # Vehicle pass.
     plate: Mapped[str | None] = mapped_column(String(10), index=True)
-    vehicle_type: Mapped[VehicleType | None] = mapped_column(_enum(VehicleType))
+    vehicle_type: Mapped[VehicleType | None] = mapped_column(string_enum(VehicleType))
     origin: Mapped[str | None] = mapped_column(String(6))
     destination: Mapped[str | None] = mapped_column(String(6))
-    cargo_category: Mapped[CargoCategory | None] = mapped_column(_enum(CargoCategory))
+    cargo_category: Mapped[CargoCategory | None] = mapped_column(string_enum(CargoCategory))
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -219,7 +212,7 @@ class Decision(Base):
     round: Mapped[int]
     #: The step decided; None for a submission or withdrawal.
     step: Mapped[int | None]
-    action: Mapped[Action] = mapped_column(_enum(Action))
+    action: Mapped[Action] = mapped_column(string_enum(Action))
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     reason_code: Mapped[str | None] = mapped_column(String(40))

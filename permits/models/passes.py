@@ -6,11 +6,11 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from permits.models.applications import Kind
-from permits.models.base import Base, utcnow
+from permits.models.base import Base, string_enum, utcnow
 
 if TYPE_CHECKING:
     from permits.models.accounts import User
@@ -21,10 +21,6 @@ class PassStatus(enum.StrEnum):
     ACTIVE = "active"
     #: Revoked by an approver or admin, or superseded by a renewal. (Expired is derived.)
     REVOKED = "revoked"
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class Counter(Base):
@@ -51,7 +47,7 @@ class Pass(Base):
     serial: Mapped[int]
     #: 8 Crockford Base32 characters, the last a check character, for manual entry.
     control_code: Mapped[str] = mapped_column(String(8), unique=True)
-    kind: Mapped[Kind] = mapped_column(_enum(Kind))
+    kind: Mapped[Kind] = mapped_column(string_enum(Kind))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     plate: Mapped[str | None] = mapped_column(String(10))
     valid_from: Mapped[date]
@@ -59,7 +55,7 @@ class Pass(Base):
     #: The validity window as instants (nbf, exp of the token).
     not_before: Mapped[datetime]
     expires_at: Mapped[datetime]
-    status: Mapped[PassStatus] = mapped_column(_enum(PassStatus), default=PassStatus.ACTIVE)
+    status: Mapped[PassStatus] = mapped_column(string_enum(PassStatus), default=PassStatus.ACTIVE)
     #: Hex of the 8-byte key id that signed the token.
     kid: Mapped[str] = mapped_column(String(16), index=True)
     #: The signed PP1 text, exactly as in the QR code.

@@ -16,7 +16,7 @@ from permits.extensions import db
 from permits.models import Application, Kind, Pass, PassStatus, Role, User
 from permits.passes import codes, token
 from permits.passes.keys import KeyStore
-from permits.services import notifications, workflows
+from permits.services import applications, notifications, workflows
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 from permits.workflow import State
 
@@ -147,8 +147,7 @@ def can_revoke(user: User, issued: Pass) -> bool:
         return True
     if user.role is not Role.APPROVER or user.department is None:
         return False
-    mine = (user.department.code, user.department.scope)
-    return any((s.department_code, s.scope) == mine for s in workflows.signers(issued.application))
+    return workflows.signs_a_step(user.department, issued.application)
 
 
 def _revoke(issued: Pass, actor: User | None, reason: str, *, now: datetime) -> None:
@@ -227,8 +226,6 @@ def pending_renewal(issued: Pass) -> Application | None:
 
 def renew(actor: User, issued: Pass, *, now: datetime) -> Application:
     """A new draft pre-filled from the pass's application, starting the day after it ends."""
-    from permits.services import applications
-
     if not can_renew(actor, issued, now):
         raise Conflict(_l("This pass cannot be renewed (expired, revoked, or renewal under way)."))
     old = issued.application

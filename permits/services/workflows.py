@@ -12,6 +12,7 @@ from permits.models import (
     CITY_SCOPE,
     Application,
     CargoCategory,
+    Department,
     Kind,
     ScopeRule,
     Workflow,
@@ -101,6 +102,12 @@ def step_at(workflow: Workflow, position: int) -> WorkflowStep:
         if step.position == position:
             return step
     raise LookupError(f"workflow {workflow.id} has no step {position}")
+
+
+def signs_a_step(department: Department, application: Application) -> bool:
+    """Whether this department (code and scope) signs some step of the application's chain."""
+    mine = (department.code, department.scope)
+    return any((s.department_code, s.scope) == mine for s in signers(application))
 
 
 def signers(application: Application) -> list[Signer]:

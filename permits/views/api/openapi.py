@@ -11,6 +11,7 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from permits.models import CargoCategory, Kind, VehicleType
+from permits.passes.token import Result
 from permits.permissions import public
 from permits.services.applications import ATTACHMENT_PURPOSES, FILE_SIGNATURES
 from permits.services.reviews import REJECT_REASONS
@@ -943,20 +944,7 @@ SPEC: dict[str, Any] = {
                 "type": "object",
                 "required": ["result", "reason", "warning", "flags", "pass", "checked_at"],
                 "properties": {
-                    "result": {
-                        "type": "string",
-                        "enum": [
-                            "valid",
-                            "expired",
-                            "not_yet_valid",
-                            "revoked",
-                            "bad_signature",
-                            "unknown_key",
-                            "malformed",
-                            "wrong_prefix",
-                            "not_found",
-                        ],
-                    },
+                    "result": {"type": "string", "enum": [r.value for r in Result]},
                     "reason": {"type": "string"},
                     "warning": {"type": "boolean", "description": "Valid, but flagged"},
                     "flags": {"type": "array", "items": {"enum": ["distance", "frequency"]}},
