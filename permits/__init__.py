@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from permits.views import (
         account,
+        admin,
         api,
         applications,
         auth,
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         review.bp,
         passes.bp,
         checkpoint.bp,
+        admin.bp,
         api.bp,
     ):
         app.register_blueprint(blueprint)

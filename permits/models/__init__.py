@@ -27,6 +27,7 @@ from permits.models.base import Base, utcnow
 from permits.models.checkpoints import Checkpoint, ScanEvent
 from permits.models.notifications import Notification
 from permits.models.passes import Counter, Pass, PassStatus
+from permits.models.revocations import MassRevocation, MassRevocationStatus
 
 __all__ = [
     "BY_CARGO",
@@ -46,6 +47,8 @@ __all__ = [
     "Driver",
     "Enterprise",
     "Kind",
+    "MassRevocation",
+    "MassRevocationStatus",
     "Notification",
     "Pass",
     "PassStatus",

@@ -59,8 +59,20 @@ class Enterprise(Base):
     contact_phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: While set, the enterprise's active passes verify as revoked with suspended_reason.
+    suspended_at: Mapped[datetime | None]
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
+    suspended_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_enterprises_suspended_by_id_users")
+    )
 
-    users: Mapped[list[User]] = relationship(back_populates="enterprise")
+    users: Mapped[list[User]] = relationship(
+        back_populates="enterprise", foreign_keys="User.enterprise_id"
+    )
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     def __repr__(self) -> str:
         return f"<Enterprise {self.uscc}>"
@@ -116,7 +128,9 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
 
-    enterprise: Mapped[Enterprise | None] = relationship(back_populates="users")
+    enterprise: Mapped[Enterprise | None] = relationship(
+        back_populates="users", foreign_keys=[enterprise_id]
+    )
     department: Mapped[Department | None] = relationship()
     checkpoint: Mapped[Checkpoint | None] = relationship()
     api_tokens: Mapped[list[ApiToken]] = relationship(

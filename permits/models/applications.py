@@ -130,6 +130,9 @@ class Application(Base):
     current_scope: Mapped[str | None] = mapped_column(String(6))
     step_entered_at: Mapped[datetime | None]
     step_due_at: Mapped[datetime | None]
+    #: Escalations sent for the current step: 0 none, 1 its approvers (past the SLA),
+    #: 2 also the supervisors (past twice the SLA). Back to 0 whenever the step changes.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     #: The district that routes it: the site's district, or a vehicle's origin.
     district: Mapped[str] = mapped_column(String(6), index=True)

@@ -435,6 +435,7 @@ def submit(actor: User, application: Application, *, now: datetime) -> Applicati
                 "current_scope": signer.scope,
                 "step_entered_at": now,
                 "step_due_at": now + timedelta(hours=first.sla_hours),
+                "escalation_level": 0,
                 "submitted_at": now,
             },
         )

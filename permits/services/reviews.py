@@ -173,6 +173,7 @@ def decide(
         "current_scope": None,
         "step_entered_at": None,
         "step_due_at": None,
+        "escalation_level": 0,
     }
     next_signer = None
     if action is Action.APPROVE and not is_last:
