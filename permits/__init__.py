@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from permits import audit, database, security
+from permits import audit, database, scan_log, security
 from permits.cli import register_commands
 from permits.config import load_config
 from permits.errors import register_error_handlers
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(database.mark_write_intent)
     app.teardown_request(database.reset_write_intent)
     db.init_app(app)
+    scan_log.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     init_login(login_manager)

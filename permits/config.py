@@ -75,6 +75,13 @@ class Defaults:
     REVOCATIONS_MAX_AGE_HOURS = 6
     #: Verifications allowed per user and per client address (a busy checkpoint stays below).
     VERIFY_LIMIT = "240 per minute"
+    #: Seconds each worker remembers the owner of an API token used for verification, saving a
+    #: query per scan; a token revoked on another worker stops verifying within this time.
+    API_TOKEN_CACHE_SECONDS = 10
+    #: Each worker writes its scan events in batches this often (milliseconds); 0 writes each
+    #: one inside its request. A scan is listed within this time, and a worker killed outright
+    #: loses at most this long's scans.
+    SCAN_LOG_FLUSH_MS = 200
 
     #: SMTP for notification emails; empty MAIL_SERVER sends none (in-app notifications stay).
     MAIL_SERVER = ""

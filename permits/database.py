@@ -9,18 +9,22 @@ that readers never queue behind writers; WAL lets them read while a writer works
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, scoped_session
 from werkzeug.wrappers import Response
 
 #: False while serving a request whose method promises not to write.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @event.listens_for(Engine, "connect")
@@ -42,9 +46,31 @@ def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def appends_only(view: F) -> F:
+    """Marks a view that reads, then appends a row it never reads back (a scan log): on SQLite
+    it reads without the write lock and takes it only for the append (see begin_writing)."""
+    view.appends_only = True  # type: ignore[attr-defined]
+    return view
+
+
 def mark_write_intent() -> None:
     """before_request: reads (GET, HEAD, OPTIONS) need no write lock on SQLite."""
-    write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+    view = current_app.view_functions.get(request.endpoint or "")
+    write_intent.set(
+        request.method not in ("GET", "HEAD", "OPTIONS")
+        and not getattr(view, "appends_only", False)
+    )
+
+
+def begin_writing(session: Session | scoped_session[Any]) -> None:
+    """About to write in a request that has only read so far: on SQLite, end the read
+    transaction (it wrote nothing) so that the write starts with BEGIN IMMEDIATE and waits its
+    turn, instead of failing on a snapshot another writer has moved past."""
+    if write_intent.get():
+        return
+    write_intent.set(True)
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 def reset_write_intent(_exc: BaseException | None) -> None:

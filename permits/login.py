@@ -35,7 +35,9 @@ def load_token_user(_request: object) -> User | None:
     if not header.startswith("Bearer "):
         g.token_error = True
         return None
-    user = accounts.user_for_api_token(header[7:].strip(), now=utcnow())
+    user = accounts.user_for_api_token(
+        header[7:].strip(), now=utcnow(), may_remember=request.endpoint in SCAN_ENDPOINTS
+    )
     if user is None:
         g.token_error = True
         return None

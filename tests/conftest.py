@@ -57,6 +57,8 @@ def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "SERVER_NAME": "localhost",
         "UPLOAD_DIR": UPLOADS,
         "KEYS_DIR": KEYS,
+        # Scans are written inside each request here; tests/test_scan_log.py covers batching.
+        "SCAN_LOG_FLUSH_MS": 0,
     }
     config.update(overrides)
     return config

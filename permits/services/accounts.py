@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import make_transient_to_detached
 
 from permits import audit, database, validators
 from permits.extensions import db
@@ -232,6 +235,7 @@ def end_all_sessions(user: User) -> None:
     """Every session cookie issued to this user stops working."""
     user.session_nonce = new_session_nonce()
     db.session.flush()
+    forget_api_tokens(user.id)
 
 
 def change_password(user: User, current: str, new: str, *, now: datetime) -> None:
@@ -262,6 +266,7 @@ def deactivate_user(user: User, *, now: datetime) -> None:
         if token.revoked_at is None:
             token.revoked_at = now
     db.session.flush()
+    forget_api_tokens(user.id)
     audit.record("user.deactivate", actor=None, obj=user, now=now)
 
 
@@ -300,26 +305,70 @@ def revoke_api_token(token: ApiToken, *, now: datetime) -> None:
     if token.revoked_at is None:
         token.revoked_at = now
         db.session.flush()
+        forget_api_tokens(token.user_id)
         audit.record("token.revoke", actor=None, obj=token, now=now)
 
 
-def user_for_api_token(plain: str, *, now: datetime) -> User | None:
-    """The active owner of a live token (one query); notes at most every few minutes when the
-    token was last used."""
+@dataclass(frozen=True)
+class _KnownToken:
+    """A token's owner as column values, remembered for API_TOKEN_CACHE_SECONDS."""
+
+    user_columns: dict[str, Any]
+    token_id: int
+    last_used_at: datetime | None
+    remembered_at: float
+
+
+def _token_cache() -> dict[str, _KnownToken]:
+    cache: dict[str, _KnownToken] = current_app.extensions.setdefault("permits.api_tokens", {})
+    return cache
+
+
+def forget_api_tokens(user_id: int | None = None) -> None:
+    """Drops remembered tokens (of one user, or all) in this process, after a revocation."""
+    cache = _token_cache()
+    for digest, known in list(cache.items()):
+        if user_id is None or known.user_columns["id"] == user_id:
+            cache.pop(digest, None)
+
+
+def _attached(columns: dict[str, Any]) -> User:
+    """The remembered user as a persistent instance of this session, without a query."""
+    user = User(**columns)
+    make_transient_to_detached(user)
+    return db.session.merge(user, load=False)
+
+
+def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False) -> User | None:
+    """The active owner of a live token; notes at most every few minutes when the token was
+    last used. One query, or none while remembered: `may_remember` is for the hot, read-only
+    verification calls, where a revocation on another worker taking a few seconds is harmless."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    row = db.session.execute(
-        select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(plain))
-    ).first()
-    if row is None:
-        return None
-    user, token_id, revoked_at, last_used_at = row
-    if revoked_at is not None or not user.is_active:
-        return None
+    digest = _token_hash(plain)
+    cache = _token_cache()
+    ttl = float(current_app.config["API_TOKEN_CACHE_SECONDS"]) if may_remember else 0.0
+    known = cache.get(digest)
+    if known is not None and time.monotonic() - known.remembered_at < ttl:
+        user = _attached(known.user_columns)
+        token_id, last_used_at = known.token_id, known.last_used_at
+    else:
+        row = db.session.execute(
+            select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == digest)
+        ).first()
+        if row is None or row[2] is not None or not row[0].is_active:
+            cache.pop(digest, None)
+            return None
+        user, token_id, _revoked_at, last_used_at = row
+        if ttl > 0:
+            columns = {c.key: getattr(user, c.key) for c in User.__mapper__.column_attrs}
+            cache[digest] = _KnownToken(columns, token_id, last_used_at, time.monotonic())
     if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
         _touch_token(token_id, now)
+        if digest in cache:
+            cache[digest] = replace(cache[digest], last_used_at=now)
     return user
 
 

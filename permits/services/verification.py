@@ -11,13 +11,15 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import and_, bindparam, case, func, insert, select, true
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from permits import validators
+from permits import scan_log, validators
 from permits.extensions import db
 from permits.models import (
     Application,
@@ -86,6 +88,8 @@ _PASS_COLUMNS = (
     Application.district,
     Application.staff_on_site,
     Enterprise.name.label("enterprise_name"),
+    Enterprise.suspended_at,
+    Enterprise.suspended_reason,
 )
 
 Loaded = tuple[Any, list[tuple[str, str]]]
@@ -115,15 +119,26 @@ _DRIVERS = (
 )
 
 
+def _in_force(row: Any) -> tuple[PassStatus, str | None]:
+    """The pass's status as a checkpoint must treat it: a suspended enterprise's passes count
+    as revoked, with the suspension's reason, until the suspension is lifted."""
+    if row.status is PassStatus.ACTIVE and row.suspended_at is not None:
+        return PassStatus.REVOKED, str(
+            _l("Enterprise suspended: %(reason)s", reason=row.suspended_reason)
+        )
+    return row.status, row.revoke_reason
+
+
 def _facts(row: Any, drivers: list[tuple[str, str]]) -> dict[str, Any]:
     """Only what is needed to match vehicle and driver: never a full ID or a phone number."""
+    status, revoke_reason = _in_force(row)
     facts: dict[str, Any] = {
         "kind": row.kind.value,
         "number": row.number,
         "valid_from": row.valid_from.isoformat(),
         "valid_until": row.valid_until.isoformat(),
         "enterprise": row.enterprise_name,
-        "status": row.status.value,
+        "status": status.value,
     }
     if row.plate is not None:
         facts.update(
@@ -135,20 +150,25 @@ def _facts(row: Any, drivers: list[tuple[str, str]]) -> dict[str, Any]:
         )
     else:
         facts.update(site=row.site_address, district=row.district, staff_on_site=row.staff_on_site)
-    if row.status is PassStatus.REVOKED:
-        facts["revoke_reason"] = row.revoke_reason
+    if status is PassStatus.REVOKED:
+        facts["revoke_reason"] = revoke_reason
     return facts
 
 
+def _connection() -> Connection:
+    """The request's connection, for Core statements that need none of the ORM's bookkeeping."""
+    return db.session.connection()
+
+
 def _load(statement: Any, **values: Any) -> Loaded | None:
-    row = db.session.execute(statement, values).first()
+    row = _connection().execute(statement, values).first()
     if row is None:
         return None
     drivers: list[tuple[str, str]] = []
     if row.plate is not None:
         drivers = [
             (name, id_number[-4:])
-            for name, id_number in db.session.execute(
+            for name, id_number in _connection().execute(
                 _DRIVERS, {"application_id": row.application_id}
             )
         ]
@@ -156,7 +176,7 @@ def _load(statement: Any, **values: Any) -> Loaded | None:
 
 
 def _status_result(row: Any, now: datetime) -> Result:
-    if row.status is PassStatus.REVOKED:
+    if _in_force(row)[0] is PassStatus.REVOKED:
         return Result.REVOKED
     if now < row.not_before:
         return Result.NOT_YET_VALID
@@ -172,19 +192,55 @@ def _verdict(result: Result, loaded: Loaded | None) -> Verdict:
     return Verdict(result, str(REASONS[result]), _facts(row, drivers), pass_id=row.id)
 
 
-def check_qr(text: str, now: datetime) -> Verdict:
-    """Signature first (only our published keys), then the register (revoked, unknown)."""
+def _claims_facts(claims: token.PassClaims, row: Any) -> dict[str, Any]:
+    """The facts of a verified QR, from its signed claims: the same fields as from the register."""
+    status, revoke_reason = _in_force(row)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    facts: dict[str, Any] = {
+        "kind": "vehicle_pass" if claims.kind == "VP" else "work_resumption",
+        "number": claims.number,
+        "valid_from": datetime.fromtimestamp(claims.not_before, zone).date().isoformat(),
+        "valid_until": datetime.fromtimestamp(claims.expires - 1, zone).date().isoformat(),
+        "enterprise": claims.enterprise,
+        "status": status.value,
+    }
+    if claims.kind == "VP":
+        facts.update(
+            plate=claims.plate,
+            origin=claims.origin,
+            destination=claims.destination,
+            cargo_category=claims.cargo,
+            drivers=[{"name": name, "id_last4": last4} for name, last4 in claims.drivers],
+        )
+    else:
+        facts.update(site=claims.site, district=claims.district, staff_on_site=claims.staff)
+    if status is PassStatus.REVOKED:
+        facts["revoke_reason"] = revoke_reason
+    return facts
+
+
+def check_qr(text: str, now: datetime, checkpoint_id: int | None = None) -> Verdict:
+    """Signature first (only our published keys), then the register (revoked, unknown), read
+    together with the pass's recent scans in one statement: the signed claims carry the facts."""
     checked = token.verify(
         text[:MAX_INPUT], issuance.key_store().public_keys(now), int(now.timestamp())
     )
     if checked.claims is None:
         return Verdict(checked.result, str(REASONS[checked.result]))
-    loaded = _load(_BY["number"], value=checked.claims.number)
-    if loaded is None:
+    row = (
+        _connection()
+        .execute(_QR_REGISTER, {"number": checked.claims.number, **_window(checkpoint_id, now)})
+        .first()
+    )
+    if row is None:
         return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
-    if loaded[0].status is PassStatus.REVOKED:
-        return _verdict(Result.REVOKED, loaded)
-    return _verdict(checked.result, loaded)
+    result = Result.REVOKED if _in_force(row)[0] is PassStatus.REVOKED else checked.result
+    verdict = Verdict(
+        result, str(REASONS[result]), _claims_facts(checked.claims, row), pass_id=row.id
+    )
+    if result is Result.VALID:
+        _flag(verdict, _judge(row.id, row.recent, row.elsewhere, checkpoint_id, now))
+    return verdict
 
 
 def check_code(code: str, now: datetime) -> Verdict:
@@ -222,10 +278,13 @@ def check_plate(plate: str, now: datetime) -> Verdict:
     return _verdict(_status_result(loaded[0], now), loaded)
 
 
-def _distance_km(a: Checkpoint, b: Checkpoint) -> float | None:
-    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+def _distance_km(
+    a: tuple[float | None, float | None], b: tuple[float | None, float | None]
+) -> float | None:
+    """Great-circle distance between two (latitude, longitude) points, if both are known."""
+    if None in (*a, *b):
         return None
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))  # type: ignore[arg-type]
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))  # type: ignore[arg-type]
     h = (
         math.sin((lat2 - lat1) / 2) ** 2
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -233,30 +292,103 @@ def _distance_km(a: Checkpoint, b: Checkpoint) -> float | None:
     return 2 * 6371 * math.asin(math.sqrt(h))
 
 
-def anomaly(pass_id: int, checkpoint_id: int | None, now: datetime) -> str | None:
+def _latest_scans(pass_id: Any) -> Any:
+    """The pass's latest scans of the last hour, at most as many as the hourly limit: however
+    hot a pass, the anomaly check reads a bounded number of index entries."""
+    return (
+        select(ScanEvent.checkpoint_id)
+        .where(ScanEvent.pass_id == pass_id, ScanEvent.scanned_at >= bindparam("since"))
+        .order_by(ScanEvent.scanned_at.desc())
+        .limit(bindparam("cap"))
+        .subquery()
+    )
+
+
+def _scan_counts(latest: Any) -> Any:
+    """One row: how many of those scans, and how many at another checkpoint than here."""
+    elsewhere = and_(
+        latest.c.checkpoint_id.is_not(None), latest.c.checkpoint_id != bindparam("here")
+    )
+    return select(
+        func.count().label("recent"), func.count(case((elsewhere, 1))).label("elsewhere")
+    ).select_from(latest)
+
+
+_RECENT_SCANS = _scan_counts(_latest_scans(bindparam("pass_id")))
+_counts_by_number = _scan_counts(
+    _latest_scans(select(Pass.id).where(Pass.number == bindparam("number")).scalar_subquery())
+).subquery()
+#: The hot path's one read: a verified QR's pass, its enterprise's suspension, its recent scans.
+_QR_REGISTER = (
+    select(
+        Pass.id,
+        Pass.status,
+        Pass.revoke_reason,
+        Enterprise.suspended_at,
+        Enterprise.suspended_reason,
+        _counts_by_number.c.recent,
+        _counts_by_number.c.elsewhere,
+    )
+    .join(Enterprise, Enterprise.id == Pass.enterprise_id)
+    .join(_counts_by_number, true())
+    .where(Pass.number == bindparam("number"))
+)
+#: Where else the pass was seen in the last hour, latest first, with coordinates.
+_SEEN_ELSEWHERE = (
+    select(ScanEvent.scanned_at, Checkpoint.latitude, Checkpoint.longitude)
+    .join(Checkpoint, Checkpoint.id == ScanEvent.checkpoint_id)
+    .where(
+        ScanEvent.pass_id == bindparam("pass_id"),
+        ScanEvent.scanned_at >= bindparam("since"),
+        ScanEvent.checkpoint_id != bindparam("here"),
+    )
+    .order_by(ScanEvent.scanned_at.desc())
+    .limit(bindparam("cap"))
+)
+
+
+def _window(checkpoint_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "since": now - timedelta(hours=1),
+        "cap": int(current_app.config["SCANS_PER_HOUR_LIMIT"]),
+        "here": -1 if checkpoint_id is None else checkpoint_id,
+    }
+
+
+def _judge(
+    pass_id: int, recent: int, elsewhere: int, checkpoint_id: int | None, now: datetime
+) -> str | None:
     """A pass seen at two checkpoints further apart than a vehicle could drive in between, or
     scanned more often in an hour than a real journey would be."""
-    hour_ago = now - timedelta(hours=1)
-    recent = db.session.execute(
-        select(ScanEvent.scanned_at, ScanEvent.checkpoint_id)
-        .where(ScanEvent.pass_id == pass_id, ScanEvent.scanned_at >= hour_ago)
-        .order_by(ScanEvent.scanned_at.desc())
-        .limit(200)
-    ).all()
-    if len(recent) + 1 > int(current_app.config["SCANS_PER_HOUR_LIMIT"]):
+    window = _window(checkpoint_id, now)
+    if recent + 1 > window["cap"]:
         return "frequency"
-    elsewhere = [(at, other) for at, other in recent if other not in (None, checkpoint_id)]
     if checkpoint_id is None or not elsewhere:
         return None  # the common case costs no checkpoint lookups
     here = db.session.get(Checkpoint, checkpoint_id)
+    if here is None or here.latitude is None or here.longitude is None:
+        return None
     speed = float(current_app.config["MAX_PLAUSIBLE_SPEED_KMH"])
-    for scanned_at, other_id in elsewhere:
-        other = db.session.get(Checkpoint, other_id)
-        distance = _distance_km(here, other) if here and other else None
+    seen = _connection().execute(_SEEN_ELSEWHERE, {"pass_id": pass_id, **window})
+    for scanned_at, latitude, longitude in seen:
+        distance = _distance_km((here.latitude, here.longitude), (latitude, longitude))
         hours = max((now - scanned_at).total_seconds() / 3600, 1 / 60)
         if distance is not None and distance / hours > speed:
             return "distance"
     return None
+
+
+def anomaly(pass_id: int, checkpoint_id: int | None, now: datetime) -> str | None:
+    """The anomaly, if any, of scanning this pass here now (see _judge)."""
+    values = {"pass_id": pass_id, **_window(checkpoint_id, now)}
+    recent, elsewhere = _connection().execute(_RECENT_SCANS, values).one()
+    return _judge(pass_id, recent, elsewhere, checkpoint_id, now)
+
+
+def _flag(verdict: Verdict, flag: str | None) -> None:
+    if flag:
+        verdict.flags.append(flag)
+        verdict.reason = f"{verdict.reason} {FLAG_REASONS[flag]}"
 
 
 def verify(
@@ -269,30 +401,28 @@ def verify(
     now: datetime,
 ) -> Verdict:
     """The verdict for one input, logged as a scan event with any anomaly it shows."""
-    if qr is not None:
-        verdict, method = check_qr(qr, now), "qr"
-    elif code is not None:
-        verdict, method = check_code(code, now), "code"
-    else:
-        verdict, method = check_plate(plate or "", now), "plate"
     checkpoint_id = checkpoint.id if checkpoint is not None else user.checkpoint_id
-    flag = None
-    if verdict.pass_id is not None and verdict.result is Result.VALID:
-        flag = anomaly(verdict.pass_id, checkpoint_id, now)
-        if flag:
-            verdict.flags.append(flag)
-            verdict.reason = f"{verdict.reason} {FLAG_REASONS[flag]}"
-    db.session.execute(
-        insert(ScanEvent).values(
-            pass_id=verdict.pass_id,
-            checkpoint_id=checkpoint_id,
-            user_id=user.id,
-            scanned_at=now,
-            result=verdict.result.value,
-            method=method,
-            is_offline=False,
-            anomaly=flag,
-        )
+    if qr is not None:
+        verdict, method = check_qr(qr, now, checkpoint_id), "qr"
+    else:
+        if code is not None:
+            verdict, method = check_code(code, now), "code"
+        else:
+            verdict, method = check_plate(plate or "", now), "plate"
+        if verdict.pass_id is not None and verdict.result is Result.VALID:
+            _flag(verdict, anomaly(verdict.pass_id, checkpoint_id, now))
+    scan_log.append(
+        {
+            "pass_id": verdict.pass_id,
+            "checkpoint_id": checkpoint_id,
+            "user_id": user.id,
+            "scanned_at": now,
+            "result": verdict.result.value,
+            "method": method,
+            "is_offline": False,
+            "anomaly": verdict.flags[0] if verdict.flags else None,
+            "client_id": None,
+        }
     )
     return verdict
 
@@ -343,6 +473,7 @@ def recent_scans(
     *, user: User | None = None, pass_id: int | None = None, limit: int = 50
 ) -> list[Any]:
     """Scans, newest first, with the pass number and checkpoint name."""
+    scan_log.flush()
     query = (
         select(ScanEvent, Pass.number, Pass.plate, Checkpoint.name)
         .outerjoin(Pass, Pass.id == ScanEvent.pass_id)
@@ -359,6 +490,7 @@ def recent_scans(
 
 def anomalies(since: datetime, limit: int = 100) -> list[Any]:
     """Scans flagged as anomalies, newest first, for approvers and admins."""
+    scan_log.flush()
     return list(
         db.session.execute(
             select(ScanEvent, Pass.number, Pass.plate, Checkpoint.name)

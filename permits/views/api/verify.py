@@ -10,6 +10,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from permits.database import appends_only
 from permits.errors import json_error
 from permits.extensions import limiter
 from permits.models import Role, utcnow
@@ -41,6 +42,7 @@ def verdict_json(verdict: verification.Verdict, now: datetime) -> dict[str, Any]
 
 
 @bp.post("/verify")
+@appends_only
 @roles_required(Role.CHECKPOINT, Role.ADMIN)
 @limiter.limit(_limit, key_func=_per_user)
 @limiter.limit(_limit)
