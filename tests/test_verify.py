@@ -253,3 +253,42 @@ def test_staff_cannot_log_scans_at_another_checkpoint(app: Flask) -> None:
     assert api.post("/verify", {"code": "ABCD-EFGH", "checkpoint": "MINE"}).status_code == 200
     admin = Api(app.test_client(), make_user(Role.ADMIN))
     assert admin.post("/verify", {"code": "ABCD-EFGH", "checkpoint": other.code}).status_code == 200
+
+
+def test_a_pass_scanned_too_often_within_the_hour_turns_amber(app: Flask, officer: Api) -> None:
+    issued = make_pass()
+    limit = app.config["SCANS_PER_HOUR_LIMIT"]
+    old = utcnow() - timedelta(hours=2)
+    db.session.add_all(
+        ScanEvent(
+            pass_id=issued.id, user_id=officer.user.id, scanned_at=old, result="valid", method="qr"
+        )
+        for _ in range(limit + 3)
+    )
+    db.session.commit()
+    for _ in range(limit):
+        assert verify(officer, qr=issued.token)["warning"] is False  # older scans do not count
+    flagged = verify(officer, qr=issued.token)
+    assert flagged["result"] == "valid" and flagged["flags"] == ["frequency"]
+    assert verify(officer, code=issued.control_code)["flags"] == ["frequency"]
+
+
+def test_a_scan_far_away_long_ago_is_no_anomaly(app: Flask) -> None:
+    anting = make_checkpoint(code="JD-ANTING", district="310114")
+    far = make_checkpoint(code="CM-FAR", district="310151")
+    far.latitude, far.longitude = 31.62, 121.80
+    issued = make_pass()
+    user = make_user(Role.CHECKPOINT, checkpoint=anting)
+    db.session.add(
+        ScanEvent(
+            pass_id=issued.id,
+            user_id=user.id,
+            checkpoint_id=far.id,
+            result="valid",
+            method="qr",
+            scanned_at=utcnow() - timedelta(minutes=90),
+        )
+    )
+    db.session.commit()
+    verdict = verify(Api(app.test_client(), user), qr=issued.token)
+    assert verdict["result"] == "valid" and verdict["flags"] == []

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, insert, select, true
+from sqlalchemy import and_, bindparam, case, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -227,11 +227,7 @@ def check_qr(text: str, now: datetime, checkpoint_id: int | None = None) -> Verd
     )
     if checked.claims is None:
         return Verdict(checked.result, str(REASONS[checked.result]))
-    row = (
-        _connection()
-        .execute(_QR_REGISTER, {"number": checked.claims.number, **_window(checkpoint_id, now)})
-        .first()
-    )
+    row = _read_register(checked.claims.number, _window(checkpoint_id, now))
     if row is None:
         return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
     result = Result.REVOKED if _in_force(row)[0] is PassStatus.REVOKED else checked.result
@@ -315,24 +311,72 @@ def _scan_counts(latest: Any) -> Any:
 
 
 _RECENT_SCANS = _scan_counts(_latest_scans(bindparam("pass_id")))
-_counts_by_number = _scan_counts(
-    _latest_scans(select(Pass.id).where(Pass.number == bindparam("number")).scalar_subquery())
-).subquery()
-#: The hot path's one read: a verified QR's pass, its enterprise's suspension, its recent scans.
-_QR_REGISTER = (
-    select(
-        Pass.id,
-        Pass.status,
-        Pass.revoke_reason,
-        Enterprise.suspended_at,
-        Enterprise.suspended_reason,
-        _counts_by_number.c.recent,
-        _counts_by_number.c.elsewhere,
-    )
-    .join(Enterprise, Enterprise.id == Pass.enterprise_id)
-    .join(_counts_by_number, true())
-    .where(Pass.number == bindparam("number"))
-)
+
+
+class RegisterRow(NamedTuple):
+    id: int
+    status: PassStatus
+    revoke_reason: str | None
+    suspended_at: Any
+    suspended_reason: str | None
+    recent: int
+    elsewhere: int
+
+
+#: The hot path's one read, for a QR whose signature checked out (its signed claims carry the
+#: facts): the pass's status, its enterprise's suspension, and its latest scans of the hour
+#: (bounded by the hourly limit) counted in the database. It runs on a pooled DB-API connection
+#: in autocommit: through the ORM session the same read costs several times as much (see
+#: docs/performance.md), more than the signature check. Portable SQL with `?` placeholders.
+_QR_REGISTER_SQL = """
+SELECT p.id, p.status, p.revoke_reason, e.suspended_at, e.suspended_reason,
+       c.recent, c.elsewhere
+FROM passes p
+JOIN enterprises e ON e.id = p.enterprise_id
+CROSS JOIN (
+    SELECT count(*) AS recent,
+           count(CASE WHEN l.checkpoint_id IS NOT NULL AND l.checkpoint_id <> ? THEN 1 END)
+               AS elsewhere
+    FROM (
+        SELECT s.checkpoint_id FROM scan_events s
+        WHERE s.pass_id = (SELECT id FROM passes WHERE number = ?) AND s.scanned_at >= ?
+        ORDER BY s.scanned_at DESC
+        LIMIT ?
+    ) l
+) c
+WHERE p.number = ?
+"""
+
+
+def _read_register(number: str, window: dict[str, Any]) -> RegisterRow | None:
+    engine = db.engine
+    since = window["since"].astimezone(UTC)
+    if engine.dialect.name == "sqlite":
+        sql = _QR_REGISTER_SQL
+        # As SQLAlchemy stores DateTime on SQLite, so that the text comparison is by time.
+        since_value: Any = since.strftime("%Y-%m-%d %H:%M:%S.%f")
+    else:
+        sql = _QR_REGISTER_SQL.replace("?", "%s")
+        since_value = since
+    raw = engine.raw_connection()
+    driver: Any = raw.driver_connection
+    autocommit = getattr(driver, "autocommit", None)
+    try:
+        if autocommit is False:
+            driver.autocommit = True  # one round trip, no BEGIN
+        cursor = raw.cursor()
+        cursor.execute(sql, (window["here"], number, since_value, window["cap"], number))
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        if autocommit is False:
+            driver.autocommit = False
+        raw.close()
+    if row is None:
+        return None
+    return RegisterRow(row[0], PassStatus(row[1]), *row[2:])
+
+
 #: Where else the pass was seen in the last hour, latest first, with coordinates.
 _SEEN_ELSEWHERE = (
     select(ScanEvent.scanned_at, Checkpoint.latitude, Checkpoint.longitude)
