@@ -292,3 +292,20 @@ def test_a_scan_far_away_long_ago_is_no_anomaly(app: Flask) -> None:
     db.session.commit()
     verdict = verify(Api(app.test_client(), user), qr=issued.token)
     assert verdict["result"] == "valid" and verdict["flags"] == []
+
+
+def test_the_reason_comes_in_the_callers_language(officer: Api) -> None:
+    issued = make_pass()
+
+    def reason(language: str, **body: str) -> str:
+        response = officer.client.post(
+            "/api/v1/verify",
+            json=body,
+            headers={**officer.headers, "Accept-Language": language},
+        )
+        return str(response.get_json()["reason"])
+
+    assert "通行证有效" in reason("zh-CN", qr=issued.token)
+    assert reason("en", qr=issued.token).startswith("Valid pass")
+    assert "通行证有效" in reason("zh-CN", qr=issued.token)
+    assert reason("en", code="0000000Z").isascii()

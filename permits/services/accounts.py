@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -311,9 +310,10 @@ def revoke_api_token(token: ApiToken, *, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class _KnownToken:
-    """A token's owner as column values, remembered for API_TOKEN_CACHE_SECONDS."""
+    """A token's owner, remembered for API_TOKEN_CACHE_SECONDS as a detached copy that no
+    session ever holds (each request attaches a copy of its own)."""
 
-    user_columns: dict[str, Any]
+    user: User
     token_id: int
     last_used_at: datetime | None
     remembered_at: float
@@ -328,15 +328,14 @@ def forget_api_tokens(user_id: int | None = None) -> None:
     """Drops remembered tokens (of one user, or all) in this process, after a revocation."""
     cache = _token_cache()
     for digest, known in list(cache.items()):
-        if user_id is None or known.user_columns["id"] == user_id:
+        if user_id is None or known.user.id == user_id:
             cache.pop(digest, None)
 
 
-def _attached(columns: dict[str, Any]) -> User:
-    """The remembered user as a persistent instance of this session, without a query."""
-    user = User(**columns)
-    make_transient_to_detached(user)
-    return db.session.merge(user, load=False)
+def _detached_copy(user: User) -> User:
+    copy = User(**{c.key: getattr(user, c.key) for c in User.__mapper__.column_attrs})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False) -> User | None:
@@ -350,7 +349,7 @@ def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False)
     ttl = float(current_app.config["API_TOKEN_CACHE_SECONDS"]) if may_remember else 0.0
     known = cache.get(digest)
     if known is not None and time.monotonic() - known.remembered_at < ttl:
-        user = _attached(known.user_columns)
+        user = db.session.merge(known.user, load=False)  # no query
         token_id, last_used_at = known.token_id, known.last_used_at
     else:
         row = db.session.execute(
@@ -363,8 +362,8 @@ def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False)
             return None
         user, token_id, _revoked_at, last_used_at = row
         if ttl > 0:
-            columns = {c.key: getattr(user, c.key) for c in User.__mapper__.column_attrs}
-            cache[digest] = _KnownToken(columns, token_id, last_used_at, time.monotonic())
+            remembered = _detached_copy(user)
+            cache[digest] = _KnownToken(remembered, token_id, last_used_at, time.monotonic())
     if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
         _touch_token(token_id, now)
         if digest in cache:

@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, bindparam, case, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +55,19 @@ FLAG_REASONS = {
 }
 #: Longest input taken from a client; anything longer cannot be a pass.
 MAX_INPUT = 4096
+
+
+def _reason(text: LazyString) -> str:
+    """One of the fixed reasons (module constants) in the caller's language, translated once
+    per process and language: the verdict is the hot path."""
+    key = (str(get_locale()), id(text))
+    translated = _TRANSLATED.get(key)
+    if translated is None:
+        translated = _TRANSLATED[key] = str(text)
+    return translated
+
+
+_TRANSLATED: dict[tuple[str, int], str] = {}
 
 
 @dataclass
@@ -187,9 +202,9 @@ def _status_result(row: Any, now: datetime) -> Result:
 
 def _verdict(result: Result, loaded: Loaded | None) -> Verdict:
     if loaded is None:
-        return Verdict(result, str(REASONS[result]))
+        return Verdict(result, _reason(REASONS[result]))
     row, drivers = loaded
-    return Verdict(result, str(REASONS[result]), _facts(row, drivers), pass_id=row.id)
+    return Verdict(result, _reason(REASONS[result]), _facts(row, drivers), pass_id=row.id)
 
 
 def _claims_facts(claims: token.PassClaims, row: Any) -> dict[str, Any]:
@@ -226,13 +241,13 @@ def check_qr(text: str, now: datetime, checkpoint_id: int | None = None) -> Verd
         text[:MAX_INPUT], issuance.key_store().public_keys(now), int(now.timestamp())
     )
     if checked.claims is None:
-        return Verdict(checked.result, str(REASONS[checked.result]))
+        return Verdict(checked.result, _reason(REASONS[checked.result]))
     row = _read_register(checked.claims.number, _window(checkpoint_id, now))
     if row is None:
-        return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
+        return Verdict(Result.NOT_FOUND, _reason(REASONS[Result.NOT_FOUND]))
     result = Result.REVOKED if _in_force(row)[0] is PassStatus.REVOKED else checked.result
     verdict = Verdict(
-        result, str(REASONS[result]), _claims_facts(checked.claims, row), pass_id=row.id
+        result, _reason(REASONS[result]), _claims_facts(checked.claims, row), pass_id=row.id
     )
     if result is Result.VALID:
         _flag(verdict, _judge(row.id, row.recent, row.elsewhere, checkpoint_id, now))
@@ -249,7 +264,7 @@ def check_code(code: str, now: datetime) -> Verdict:
         )
     loaded = _load(_BY["control_code"], value=canonical)
     if loaded is None:
-        return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
+        return Verdict(Result.NOT_FOUND, _reason(REASONS[Result.NOT_FOUND]))
     return _verdict(_status_result(loaded[0], now), loaded)
 
 
@@ -268,7 +283,7 @@ def check_plate(plate: str, now: datetime) -> Verdict:
         .limit(1)
     )
     if latest_id is None:
-        return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
+        return Verdict(Result.NOT_FOUND, _reason(REASONS[Result.NOT_FOUND]))
     loaded = _load(_BY["id"], value=latest_id)
     assert loaded is not None
     return _verdict(_status_result(loaded[0], now), loaded)
@@ -432,7 +447,7 @@ def anomaly(pass_id: int, checkpoint_id: int | None, now: datetime) -> str | Non
 def _flag(verdict: Verdict, flag: str | None) -> None:
     if flag:
         verdict.flags.append(flag)
-        verdict.reason = f"{verdict.reason} {FLAG_REASONS[flag]}"
+        verdict.reason = f"{verdict.reason} {_reason(FLAG_REASONS[flag])}"
 
 
 def verify(
