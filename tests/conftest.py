@@ -102,9 +102,17 @@ def app(migrated: str) -> Iterator[Flask]:
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
+        release_connections(app)
         db.session.remove()
         empty_every_table()
         db.engine.dispose()
+
+
+def release_connections(app: Flask) -> None:
+    """Connections the app holds outside the pool (the verifier's hot read) close now."""
+    held = app.extensions.get("permits.verify_connections")
+    if held is not None:
+        held.close_all()
 
 
 def empty_every_table() -> None:

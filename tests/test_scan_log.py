@@ -15,7 +15,13 @@ from permits.extensions import db
 from permits.models import Role, ScanEvent, utcnow
 from permits.services import accounts
 from tests.api_helpers import Api
-from tests.conftest import IsolatedClient, empty_every_table, login, test_config
+from tests.conftest import (
+    IsolatedClient,
+    empty_every_table,
+    login,
+    release_connections,
+    test_config,
+)
 from tests.factories import PASSWORD, make_pass, make_user
 
 
@@ -27,6 +33,7 @@ def batching_app(migrated: str) -> Iterator[Flask]:
     with app.app_context():
         yield app
         app.extensions["permits.scan_log"].stop()
+        release_connections(app)
         db.session.remove()
         empty_every_table()
         db.engine.dispose()

@@ -309,3 +309,16 @@ def test_the_reason_comes_in_the_callers_language(officer: Api) -> None:
     assert reason("en", qr=issued.token).startswith("Valid pass")
     assert "通行证有效" in reason("zh-CN", qr=issued.token)
     assert reason("en", code="0000000Z").isascii()
+
+
+def test_a_dropped_database_connection_is_replaced_on_the_next_scan(
+    app: Flask, officer: Api
+) -> None:
+    """The verifier holds a connection of its own for its hot read; if the server drops it
+    (a restart), the scan is answered on a fresh one rather than failing."""
+    issued = make_pass()
+    assert verify(officer, qr=issued.token)["result"] == "valid"
+    held = app.extensions["permits.verify_connections"]
+    for raw in list(held._by_thread.values()):
+        raw.driver_connection.close()
+    assert verify(officer, qr=issued.token)["result"] == "valid"

@@ -8,6 +8,7 @@ insert are single Core statements, so a verify costs two small queries.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -18,7 +19,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, bindparam, case, func, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from permits import scan_log, validators
@@ -363,6 +364,47 @@ WHERE p.number = ?
 """
 
 
+class _HeldConnections:
+    """One DB-API connection per thread for the hot read, held rather than checked out of the
+    pool per call (which costs a ping round trip), in autocommit: each read is a statement of
+    its own, so the connection never sits in an open transaction."""
+
+    def __init__(self) -> None:
+        self._by_thread: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine) -> Any:
+        raw = self._by_thread.get(threading.get_ident())
+        if raw is None:
+            raw = engine.raw_connection()
+            driver: Any = raw.driver_connection
+            if getattr(driver, "autocommit", None) is False:
+                driver.autocommit = True
+            with self._lock:
+                self._by_thread[threading.get_ident()] = raw
+        return raw
+
+    def discard(self) -> None:
+        """After an error: the next read of this thread opens a new connection."""
+        with self._lock:
+            raw = self._by_thread.pop(threading.get_ident(), None)
+        if raw is not None:
+            raw.invalidate()
+
+    def close_all(self) -> None:
+        with self._lock:
+            held, self._by_thread = list(self._by_thread.values()), {}
+        for raw in held:
+            raw.invalidate()
+
+
+def held_connections() -> _HeldConnections:
+    held: _HeldConnections = current_app.extensions.setdefault(
+        "permits.verify_connections", _HeldConnections()
+    )
+    return held
+
+
 def _read_register(number: str, window: dict[str, Any]) -> RegisterRow | None:
     engine = db.engine
     since = window["since"].astimezone(UTC)
@@ -373,20 +415,19 @@ def _read_register(number: str, window: dict[str, Any]) -> RegisterRow | None:
     else:
         sql = _QR_REGISTER_SQL.replace("?", "%s")
         since_value = since
-    raw = engine.raw_connection()
-    driver: Any = raw.driver_connection
-    autocommit = getattr(driver, "autocommit", None)
-    try:
-        if autocommit is False:
-            driver.autocommit = True  # one round trip, no BEGIN
-        cursor = raw.cursor()
-        cursor.execute(sql, (window["here"], number, since_value, window["cap"], number))
-        row = cursor.fetchone()
-        cursor.close()
-    finally:
-        if autocommit is False:
-            driver.autocommit = False
-        raw.close()
+    values = (window["here"], number, since_value, window["cap"], number)
+    held = held_connections()
+    for attempt in (1, 2):
+        try:
+            cursor = held.get(engine).cursor()
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+            cursor.close()
+            break
+        except engine.dialect.loaded_dbapi.Error:
+            held.discard()  # a server restart or a dropped connection: one retry, fresh
+            if attempt == 2:
+                raise
     if row is None:
         return None
     return RegisterRow(row[0], PassStatus(row[1]), *row[2:])
