@@ -229,6 +229,15 @@ def test_a_vehicle_chain_may_route_any_step_by_cargo(app: Flask) -> None:
     assert versions(Kind.VEHICLE_PASS) == [(1, False, 2), (2, True, 2)]
 
 
+def test_saving_the_same_chain_again_stores_no_new_version(app: Flask) -> None:
+    work_application()
+    client = logged_in(app, Role.ADMIN)
+    same = [("economy", "district", "24"), ("economy", "city", "24")]
+    response = form_post(client, EDIT, chain_data(same), page=EDIT)
+    assert response.status_code == 302
+    assert versions() == [(1, True, 2)]
+
+
 def test_saving_from_a_stale_version_is_refused(app: Flask) -> None:
     work_application()
     client = logged_in(app, Role.ADMIN)

@@ -143,6 +143,9 @@ def workflow_edit(kind: str) -> Response | tuple[str, int]:
                     unplaced = {"": str(exc.message)}
                 status = exc.status
             else:
+                if str(workflow.version) == base:
+                    flash(_("The chain is unchanged; no new version was saved."), "info")
+                    return redirect(url_for("admin.workflows"))
                 flash(
                     _(
                         "Saved as version %(v)d: new submissions follow it; applications under "
