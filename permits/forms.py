@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,9 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+
+from permits.services.organisations import CheckpointDetails
+from permits.services.workflows import MAX_STEPS
 
 _required = DataRequired(message=_l("This field is required."))
 
@@ -226,3 +230,104 @@ class RevokeForm(FlaskForm):
         description=_l("The enterprise is told; checkpoints see that the pass is revoked."),
         render_kw={"rows": 3, "maxlength": 500},
     )
+
+
+# --- administration: departments, checkpoints, workflow chains -----------------------------
+
+_DECIMAL = re.compile(r"-?\d{1,3}(\.\d{1,8})?")
+
+
+class DepartmentForm(FlaskForm):
+    department = SelectField(_l("Department"), choices=[], validate_choice=False)
+    scope = SelectField(
+        _l("Scope"),
+        choices=[],
+        validate_choice=False,
+        description=_l("Its approvers decide the steps of this district, or city-wide ones."),
+    )
+
+
+class CheckpointForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        description=_l("1–32 letters, digits, hyphens or underscores, e.g. G15-JIADING."),
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+    )
+    name = StringField(_l("Name"), render_kw={"maxlength": 100})
+    district = SelectField(_l("District"), choices=[], validate_choice=False)
+    latitude = StringField(
+        _l("Latitude"),
+        description=_l("WGS-84 decimal degrees, e.g. 31.2304. Enter both coordinates or neither."),
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    longitude = StringField(
+        _l("Longitude"),
+        description=_l("WGS-84 decimal degrees, e.g. 121.4737."),
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    is_active = BooleanField(_l("Active (its staff can record scans here)"), default=True)
+
+    def to_details(self) -> tuple[CheckpointDetails, dict[str, str]]:
+        """The details typed in, and a message for each coordinate that is not a number."""
+        problems: dict[str, str] = {}
+        coordinates: dict[str, float | None] = {}
+        for field in (self.latitude, self.longitude):
+            text = (field.data or "").strip()
+            if not text:
+                coordinates[field.name] = None
+            elif _DECIMAL.fullmatch(text):
+                coordinates[field.name] = float(text)
+            else:
+                coordinates[field.name] = None
+                problems[field.name] = str(_l("Enter a number in decimal degrees, e.g. 31.2304."))
+        details = CheckpointDetails(
+            code=(self.code.data or "").strip(),
+            name=self.name.data or "",
+            district=self.district.data or "",
+            latitude=coordinates["latitude"],
+            longitude=coordinates["longitude"],
+            is_active=bool(self.is_active.data),
+        )
+        return details, problems
+
+    def fill(self, details: Any) -> None:
+        """Shows a checkpoint's stored values (coordinates as typed text)."""
+        self.code.data = details.code
+        self.name.data = details.name
+        self.district.data = details.district
+        self.latitude.data = "" if details.latitude is None else repr(details.latitude)
+        self.longitude.data = "" if details.longitude is None else repr(details.longitude)
+        self.is_active.data = details.is_active
+
+
+class StepForm(Form):
+    """One row of the chain editor."""
+
+    department_code = SelectField(_l("Department"), choices=[], validate_choice=False)
+    scope_rule = SelectField(_l("Which department signs"), choices=[], validate_choice=False)
+    sla_hours = StringField(
+        _l("Time limit (hours)"),
+        description=_l("1 to 720."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 4},
+    )
+
+
+class ChainForm(FlaskForm):
+    #: The version the admin started from, so a concurrent save is noticed.
+    base_version = HiddenField()
+    steps = FieldList(FormField(StepForm), min_entries=0, max_entries=MAX_STEPS)
+
+    def rows(self) -> list[dict[str, str]]:
+        return [
+            {
+                "department_code": entry.form.department_code.data or "",
+                "scope_rule": entry.form.scope_rule.data or "",
+                "sla_hours": entry.form.sla_hours.data or "",
+            }
+            for entry in self.steps
+        ]
+
+    def set_choices(self, departments: list[SelectChoice], scope_rules: list[SelectChoice]) -> None:
+        for entry in self.steps:
+            entry.form.department_code.choices = departments
+            entry.form.scope_rule.choices = scope_rules

@@ -412,14 +412,17 @@ def missing_fields(application: Application) -> dict[str, str]:
 
 
 def submit(actor: User, application: Application, *, now: datetime) -> Application:
-    """Sends a complete draft (or a fixed returned application) to step 1 of its workflow."""
+    """Sends a complete draft (or a fixed returned application) to step 1 of the current chain.
+
+    A resubmission starts on the current version too: a return ends the old round.
+    """
     problems = missing_fields(application)
     _check_dates(application, problems, now=now)
     if application.kind is Kind.VEHICLE_PASS:
         _route_vehicle(application, problems)
     if problems:
         raise ValidationFailed(_l("The application is not complete yet."), problems)
-    workflow = application.workflow or workflows.current_workflow(application.kind)
+    workflow = workflows.current_workflow(application.kind)
     first = workflows.step_at(workflow, 1)
     signer = workflows.signer(first, application)
     try:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from permits import audit
 from permits.extensions import db
 from permits.models import (
     BY_CARGO,
     CITY_SCOPE,
+    DEPARTMENT_CODES,
     Application,
     CargoCategory,
     Department,
     Kind,
     ScopeRule,
+    User,
     Workflow,
     WorkflowStep,
 )
+from permits.services.errors import Conflict, ValidationFailed
 
 #: Which department signs the first step of a vehicle pass, by cargo category.
 CARGO_DEPARTMENT = {
@@ -114,3 +122,145 @@ def signers(application: Application) -> list[Signer]:
     """Every department that signs a step of this application, in order."""
     workflow = application.workflow or current_workflow(application.kind)
     return [signer(step, application) for step in workflow.steps]
+
+
+# --- editing a chain ---------------------------------------------------------------------
+
+#: Bounds of a chain an admin saves.
+MAX_STEPS = 10
+MIN_SLA_HOURS, MAX_SLA_HOURS = 1, 720
+
+
+def department_choices(kind: Kind) -> tuple[str, ...]:
+    """The department codes a step of this kind may name (vehicle passes: also BY_CARGO)."""
+    return (BY_CARGO, *DEPARTMENT_CODES) if kind is Kind.VEHICLE_PASS else DEPARTMENT_CODES
+
+
+def chain_problems(kind: Kind, steps: Sequence[StepSpec]) -> dict[str, str]:
+    """Each wrong part of a chain, by field (`steps`, `steps.0.sla_hours`, ...)."""
+    problems: dict[str, str] = {}
+    if not steps:
+        problems["steps"] = str(_l("A chain has at least one step."))
+    elif len(steps) > MAX_STEPS:
+        problems["steps"] = str(_l("A chain has at most %(n)d steps.", n=MAX_STEPS))
+    for i, step in enumerate(steps):
+        if step.department_code not in department_choices(kind):
+            problems[f"steps.{i}.department_code"] = str(
+                _l("Choose one of the listed departments.")
+            )
+        if not isinstance(step.scope_rule, ScopeRule):
+            problems[f"steps.{i}.scope_rule"] = str(_l("Choose one of the listed scopes."))
+        if not MIN_SLA_HOURS <= step.sla_hours <= MAX_SLA_HOURS:
+            problems[f"steps.{i}.sla_hours"] = str(
+                _l("Between %(a)d and %(b)d hours.", a=MIN_SLA_HOURS, b=MAX_SLA_HOURS)
+            )
+    return problems
+
+
+def parse_chain(kind: Kind, rows: Sequence[Mapping[str, str | None]]) -> list[StepSpec]:
+    """Steps from the text of a form; raises ValidationFailed naming each wrong field."""
+    problems: dict[str, str] = {}
+    steps: list[StepSpec] = []
+    for i, row in enumerate(rows):
+        try:
+            scope_rule = ScopeRule(row.get("scope_rule") or "")
+        except ValueError:
+            problems[f"steps.{i}.scope_rule"] = str(_l("Choose one of the listed scopes."))
+            scope_rule = ScopeRule.CITY
+        text = (row.get("sla_hours") or "").strip()
+        if not text.isdigit() or len(text) > 4:
+            problems[f"steps.{i}.sla_hours"] = str(
+                _l("Between %(a)d and %(b)d hours.", a=MIN_SLA_HOURS, b=MAX_SLA_HOURS)
+            )
+            text = str(MIN_SLA_HOURS)
+        steps.append(StepSpec(row.get("department_code") or "", scope_rule, int(text)))
+    problems = chain_problems(kind, steps) | problems
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    return steps
+
+
+def chain_of(workflow: Workflow) -> list[StepSpec]:
+    return [StepSpec(s.department_code, s.scope_rule, s.sla_hours) for s in workflow.steps]
+
+
+CHAIN_MOVED = _l(
+    "Another administrator saved a new version of this chain meanwhile. Reload the page, "
+    "look at their version and make your change again."
+)
+
+
+def save_chain(
+    kind: Kind, steps: Sequence[StepSpec], *, base_version: int, actor: User, now: datetime
+) -> Workflow:
+    """Saves the chain as a new version that new submissions follow; the old one stays.
+
+    `base_version` is the version the admin edited: if another admin saved since, this one is
+    refused (Conflict) rather than silently overwriting theirs. Applications under way keep
+    their own version.
+    """
+    problems = chain_problems(kind, steps)
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    current = current_workflow(kind)
+    if current.version != base_version:
+        raise Conflict(CHAIN_MOVED)
+    if chain_of(current) == list(steps):
+        return current
+    # The conditional UPDATE is the lock: of two admins saving at once, the second waits for
+    # the first and then matches no row (PostgreSQL), or finds a new version (SQLite, which
+    # serialises writers). The unique (kind, version) stops a duplicate version in any case.
+    demoted = db.session.execute(
+        update(Workflow)
+        .where(Workflow.id == current.id, Workflow.is_current.is_(True))
+        .values(is_current=False)
+        .execution_options(synchronize_session=False)
+    )
+    if demoted.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(CHAIN_MOVED)
+    db.session.expire(current, ["is_current"])
+    latest = db.session.scalar(select(func.max(Workflow.version)).where(Workflow.kind == kind))
+    workflow = Workflow(kind=kind, version=(latest or 0) + 1, is_current=True, created_at=now)
+    workflow.steps = [
+        WorkflowStep(
+            position=i,
+            department_code=s.department_code,
+            scope_rule=s.scope_rule,
+            sla_hours=s.sla_hours,
+        )
+        for i, s in enumerate(steps, start=1)
+    ]
+    try:
+        with db.session.begin_nested():
+            db.session.add(workflow)
+    except IntegrityError:
+        raise Conflict(CHAIN_MOVED) from None
+    audit.record(
+        "workflow.save",
+        actor=actor,
+        obj=workflow,
+        details={
+            "kind": kind.value,
+            "version": workflow.version,
+            "previous_version": current.version,
+            "steps": [{**asdict(s), "scope_rule": s.scope_rule.value} for s in steps],
+        },
+        now=now,
+    )
+    return workflow
+
+
+def editable_chain(kind: Kind) -> tuple[int, list[StepSpec]]:
+    """The current version and its steps; before any is stored, the defaults as version 1."""
+    workflow = db.session.scalar(
+        select(Workflow).where(Workflow.kind == kind, Workflow.is_current.is_(True))
+    )
+    if workflow is None:
+        return 1, list(DEFAULT_CHAINS[kind])
+    return workflow.version, chain_of(workflow)
+
+
+def workflow_history(kind: Kind, *, limit: int = 20) -> list[Workflow]:
+    """The newest versions of a kind's chain, newest first (without creating one)."""
+    query = select(Workflow).where(Workflow.kind == kind).order_by(Workflow.version.desc())
+    return list(db.session.scalars(query.limit(limit)))
