@@ -331,3 +331,29 @@ class ChainForm(FlaskForm):
         for entry in self.steps:
             entry.form.department_code.choices = departments
             entry.form.scope_rule.choices = scope_rules
+
+
+# --- administration: mass revocation --------------------------------------------------
+
+
+class MassRevocationCriteriaForm(FlaskForm):
+    """Which active passes: every criterion given must match (the service checks them)."""
+
+    district = SelectField(_l("Issuing district"), choices=[], validate_choice=False)
+    cargo_category = SelectField(
+        _l("Cargo category (vehicle passes)"), choices=[], validate_choice=False
+    )
+    uscc = StringField(
+        _l("Enterprise (unified social credit code)"),
+        render_kw={"maxlength": 30, "autocomplete": "off"},
+    )
+    issued_from = _date_field(_l("Issued on or after"))
+    issued_until = _date_field(_l("Issued on or before"))
+
+
+class MassRevocationAskForm(MassRevocationCriteriaForm):
+    reason = TextAreaField(
+        _l("Reason for the revocation"),
+        description=_l("The enterprises are told; checkpoints see that their passes are revoked."),
+        render_kw={"rows": 3, "maxlength": 500},
+    )

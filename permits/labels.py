@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from permits.models import CargoCategory, Kind, Role, VehicleType
+from permits.models import CargoCategory, Kind, MassRevocationStatus, Role, VehicleType
 from permits.services.reviews import REJECT_REASONS
 from permits.workflow import Action, State
 
@@ -79,3 +79,10 @@ PURPOSE_NAMES = {
 
 def reject_reason_choices() -> list[SelectChoice]:
     return [SelectChoice(code, str(label)) for code, label in REJECT_REASONS.items()]
+
+
+MASS_REVOCATION_STATUS_NAMES = {
+    MassRevocationStatus.PENDING: _l("Waiting for a second administrator"),
+    MassRevocationStatus.DONE: _l("Carried out"),
+    MassRevocationStatus.CANCELLED: _l("Cancelled"),
+}

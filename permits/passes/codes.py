@@ -44,6 +44,22 @@ def next_value(session: Session, name: str) -> int:
     return int(value)
 
 
+def next_values(session: Session, name: str, count: int) -> range:
+    """Advances the named counter by `count` at once: the values taken, without gaps."""
+    if count <= 0:
+        return range(0)
+    last = next_value(session, name)
+    if count > 1:
+        statement = (
+            update(Counter)
+            .where(Counter.name == name)
+            .values(value=Counter.value + (count - 1))
+            .returning(Counter.value)
+        )
+        last = int(session.execute(statement).scalar_one())
+    return range(last - count + 1, last + 1)
+
+
 def allocate_number(session: Session, district: str) -> tuple[str, int]:
     """The next pass number of a district: its 6-digit code and a 6-digit serial."""
     serial = next_value(session, f"pass:{district}")

@@ -25,8 +25,14 @@ MESSAGES = {
     "withdrawn": _l("Application %(number)s was withdrawn by the enterprise."),
     "issued": _l("The pass for application %(number)s is issued: pass number %(pass_number)s."),
     "revoked": _l("Pass %(pass_number)s was revoked: %(comment)s"),
+    "mass_revoked": _l("%(count)s of your passes were revoked: %(comment)s"),
+    "mass_revocation_waiting": _l(
+        "Mass revocation #%(id)s (%(count)s passes), asked for by %(requester)s,"
+        " waits for a second administrator."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
+NOTICE_SUBJECT = _l("Permits: notice")
 
 
 def render(event: str, params: dict[str, Any]) -> str:
@@ -62,6 +68,43 @@ def notify(users: Iterable[User], event: str, application: Application, **extra:
                 mail.Mail(to=user.email, subject=str(SUBJECT % params), body=render(event, params)),
             )
     db.session.flush()
+
+
+def notify_users(users: Iterable[User], event: str, *, email: bool = True, **params: Any) -> None:
+    """Like `notify`, for events about no one application (an enterprise's passes, admin work)."""
+    text_params = {k: str(v) for k, v in params.items()}
+    session = db.session()
+    for user in users:
+        if not user.is_active:
+            continue
+        db.session.add(
+            Notification(user_id=user.id, event=event, params=text_params, created_at=utcnow())
+        )
+        if email:
+            locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+            with force_locale(locale):
+                mail.queue(
+                    session,
+                    mail.Mail(
+                        to=user.email,
+                        subject=str(NOTICE_SUBJECT),
+                        body=render(event, text_params),
+                    ),
+                )
+    db.session.flush()
+
+
+def enterprise_users(enterprise_id: int) -> list[User]:
+    """The active users of an enterprise."""
+    return list(
+        db.session.scalars(
+            select(User).where(
+                User.enterprise_id == enterprise_id,
+                User.role == Role.ENTERPRISE,
+                User.is_active.is_(True),
+            )
+        )
+    )
 
 
 def approvers_of(department_code: str, scope: str) -> list[User]:
