@@ -92,7 +92,11 @@ def can_view_application(user: User, application: Application) -> bool:
     if user.role is Role.APPROVER and user.department is not None:
         if application.status is State.DRAFT or application.round == 0:
             return False
-        return workflows.signs_a_step(user.department, application)
+        # Its chain now, or a decision of this department in an earlier round (the chain of a
+        # resubmitted application may have changed since): what they signed they may reread.
+        return workflows.signs_a_step(user.department, application) or any(
+            d.department_id == user.department_id for d in application.decisions
+        )
     return False
 
 

@@ -367,3 +367,24 @@ def test_a_resubmission_after_a_return_follows_the_current_version(app: Flask) -
     assert application.workflow_id != first_version
     assert application.workflow is not None and application.workflow.version == 2
     assert len(application.workflow.steps) == 3
+
+
+def test_a_department_dropped_from_the_chain_still_reads_what_it_decided(app: Flask) -> None:
+    from permits.services import applications
+
+    application = work_application()
+    code, scope = application.current_department_code, application.current_scope
+    assert code is not None and scope is not None
+    returner = make_approver(code, scope)
+    reviews.decide(returner, application, "return", comment="补充材料", now=utcnow())
+    db.session.commit()
+    admin = logged_in(app, Role.ADMIN)
+    city_only = [("economy", "city", "24")]
+    assert form_post(admin, EDIT, chain_data(city_only), page=EDIT).status_code == 302
+    db.session.refresh(application)
+    applications.submit(application.created_by, application, now=utcnow())
+    db.session.commit()
+    browser = app.test_client()
+    login(browser, returner.email, PASSWORD)
+    page = browser.get(f"/applications/{application.id}")
+    assert page.status_code == 200 and "补充材料" in page.get_data(as_text=True)
