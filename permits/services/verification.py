@@ -538,7 +538,7 @@ class OfflineScan:
 def record_offline_scans(user: User, scans: list[OfflineScan], *, now: datetime) -> int:
     """Stores scans the scanner page decided without the network; a retried upload is stored
     once (by the client's id). Returns how many were new."""
-    checkpoint = user.checkpoint
+    checkpoint_id = user.checkpoint_id
     known = {r.value for r in Result}
     stored = 0
     for scan in scans:
@@ -554,7 +554,7 @@ def record_offline_scans(user: User, scans: list[OfflineScan], *, now: datetime)
                 db.session.execute(
                     insert(ScanEvent).values(
                         pass_id=pass_id,
-                        checkpoint_id=checkpoint.id if checkpoint else None,
+                        checkpoint_id=checkpoint_id,
                         user_id=user.id,
                         scanned_at=scan.scanned_at,
                         result=scan.result,
