@@ -12,7 +12,15 @@ from sqlalchemy import select
 
 from permits import mail
 from permits.extensions import db
-from permits.models import Application, Department, Notification, Role, User, utcnow
+from permits.models import (
+    Application,
+    Department,
+    Enterprise,
+    Notification,
+    Role,
+    User,
+    utcnow,
+)
 
 #: Every event a notification can tell, as a sentence with named parameters.
 MESSAGES = {
@@ -25,8 +33,16 @@ MESSAGES = {
     "withdrawn": _l("Application %(number)s was withdrawn by the enterprise."),
     "issued": _l("The pass for application %(number)s is issued: pass number %(pass_number)s."),
     "revoked": _l("Pass %(pass_number)s was revoked: %(comment)s"),
+    "enterprise_suspended": _l(
+        "%(enterprise)s is suspended (%(comment)s); its passes are invalid until the "
+        "suspension is lifted."
+    ),
+    "enterprise_reinstated": _l(
+        "The suspension of %(enterprise)s is lifted; its passes are valid again."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
+ENTERPRISE_SUBJECT = _l("Permits: %(enterprise)s")
 
 
 def render(event: str, params: dict[str, Any]) -> str:
@@ -41,7 +57,22 @@ def application_params(application: Application, **extra: Any) -> dict[str, str]
 
 def notify(users: Iterable[User], event: str, application: Application, **extra: Any) -> None:
     """An in-app notification for each active user, and an email after the commit."""
-    params = application_params(application, **extra)
+    _deliver(users, event, application_params(application, **extra), application.id, SUBJECT)
+
+
+def notify_enterprise(enterprise: Enterprise, event: str, **extra: Any) -> None:
+    """Tells every active user of the enterprise about something that is not one application's."""
+    params = {"enterprise": enterprise.name, **{k: str(v) for k, v in extra.items()}}
+    _deliver(enterprise.users, event, params, None, ENTERPRISE_SUBJECT)
+
+
+def _deliver(
+    users: Iterable[User],
+    event: str,
+    params: dict[str, str],
+    application_id: int | None,
+    subject: Any,
+) -> None:
     session = db.session()
     for user in users:
         if not user.is_active:
@@ -49,7 +80,7 @@ def notify(users: Iterable[User], event: str, application: Application, **extra:
         db.session.add(
             Notification(
                 user_id=user.id,
-                application_id=application.id,
+                application_id=application_id,
                 event=event,
                 params=params,
                 created_at=utcnow(),
@@ -59,7 +90,7 @@ def notify(users: Iterable[User], event: str, application: Application, **extra:
         with force_locale(locale):
             mail.queue(
                 session,
-                mail.Mail(to=user.email, subject=str(SUBJECT % params), body=render(event, params)),
+                mail.Mail(to=user.email, subject=str(subject % params), body=render(event, params)),
             )
     db.session.flush()
 

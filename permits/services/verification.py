@@ -45,6 +45,7 @@ REASONS = {
     Result.WRONG_PREFIX: _l("This is not a pass QR code."),
     Result.NOT_FOUND: _l("No such pass: check the code or the plate."),
 }
+SUSPENDED = _l("Revoked: enterprise suspended: %(reason)s")
 FLAG_REASONS = {
     "distance": _l("Warning: the same pass was scanned too far away too recently."),
     "frequency": _l("Warning: this pass was scanned unusually often in the last hour."),
@@ -86,6 +87,8 @@ _PASS_COLUMNS = (
     Application.district,
     Application.staff_on_site,
     Enterprise.name.label("enterprise_name"),
+    Enterprise.suspended_at,
+    Enterprise.suspended_reason,
 )
 
 Loaded = tuple[Any, list[tuple[str, str]]]
@@ -137,6 +140,8 @@ def _facts(row: Any, drivers: list[tuple[str, str]]) -> dict[str, Any]:
         facts.update(site=row.site_address, district=row.district, staff_on_site=row.staff_on_site)
     if row.status is PassStatus.REVOKED:
         facts["revoke_reason"] = row.revoke_reason
+    elif row.suspended_at is not None:
+        facts["revoke_reason"] = row.suspended_reason
     return facts
 
 
@@ -155,8 +160,13 @@ def _load(statement: Any, **values: Any) -> Loaded | None:
     return row, drivers
 
 
+def _is_revoked(row: Any) -> bool:
+    """Revoked itself, or held by a suspended enterprise."""
+    return row.status is PassStatus.REVOKED or row.suspended_at is not None
+
+
 def _status_result(row: Any, now: datetime) -> Result:
-    if row.status is PassStatus.REVOKED:
+    if _is_revoked(row):
         return Result.REVOKED
     if now < row.not_before:
         return Result.NOT_YET_VALID
@@ -169,7 +179,10 @@ def _verdict(result: Result, loaded: Loaded | None) -> Verdict:
     if loaded is None:
         return Verdict(result, str(REASONS[result]))
     row, drivers = loaded
-    return Verdict(result, str(REASONS[result]), _facts(row, drivers), pass_id=row.id)
+    reason = str(REASONS[result])
+    if result is Result.REVOKED and row.status is not PassStatus.REVOKED:
+        reason = str(SUSPENDED % {"reason": row.suspended_reason})
+    return Verdict(result, reason, _facts(row, drivers), pass_id=row.id)
 
 
 def check_qr(text: str, now: datetime) -> Verdict:
@@ -182,7 +195,7 @@ def check_qr(text: str, now: datetime) -> Verdict:
     loaded = _load(_BY["number"], value=checked.claims.number)
     if loaded is None:
         return Verdict(Result.NOT_FOUND, str(REASONS[Result.NOT_FOUND]))
-    if loaded[0].status is PassStatus.REVOKED:
+    if _is_revoked(loaded[0]):
         return _verdict(Result.REVOKED, loaded)
     return _verdict(checked.result, loaded)
 
@@ -208,7 +221,7 @@ def check_plate(plate: str, now: datetime) -> Verdict:
         return Verdict(Result.MALFORMED, str(_l("Not a mainland plate number.")))
     current = _load(_CURRENT_BY_PLATE, plate=normalized, now=now)
     if current is not None:
-        return _verdict(Result.VALID, current)
+        return _verdict(_status_result(current[0], now), current)
     latest_id = db.session.scalar(
         select(Pass.id)
         .where(Pass.plate == normalized)
