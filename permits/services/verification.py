@@ -45,7 +45,7 @@ REASONS = {
     Result.WRONG_PREFIX: _l("This is not a pass QR code."),
     Result.NOT_FOUND: _l("No such pass: check the code or the plate."),
 }
-SUSPENDED = _l("Revoked: enterprise suspended: %(reason)s")
+SUSPENDED = _l("Enterprise suspended: %(reason)s")
 FLAG_REASONS = {
     "distance": _l("Warning: the same pass was scanned too far away too recently."),
     "frequency": _l("Warning: this pass was scanned unusually often in the last hour."),
