@@ -4,16 +4,19 @@ shown once; deactivation, reset and unlock take effect at once."""
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from permits import create_app
 from permits.extensions import db
 from permits.models import AuditEvent, Role, User
 from tests.api_helpers import Api
-from tests.conftest import form_post, login
+from tests.conftest import IsolatedClient, form_post, login, test_config
 from tests.factories import (
     PASSWORD,
     make_application,
@@ -244,3 +247,44 @@ def test_the_list_searches_email_and_name_and_filters_by_role(app: Flask) -> Non
     assert "zhao@example.com" in by_role and "wang@example.com" not in by_role
     assert client.get("/admin/users?q=100%25_").status_code == 200
     assert client.get("/admin/users?page=abc&role=nonsense").status_code == 200
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_servers(migrated: str) -> Iterator[list[Flask]]:
+    """Two app servers sharing one Redis for their rate limits (skipped without Redis)."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    prefix = f"test-{secrets.token_hex(4)}"
+    made = []
+    for _ in range(2):
+        server = create_app(
+            test_config(migrated, RATELIMIT_STORAGE_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
+        )
+        server.test_client_class = IsolatedClient
+        made.append(server)
+    yield made
+    for server in made:
+        with server.app_context():
+            db.engine.dispose()
+
+
+def test_unlock_on_one_server_frees_the_account_on_another_with_redis(
+    app: Flask, redis_servers: list[Flask]
+) -> None:
+    officer = make_user(Role.APPROVER)
+    admin = make_user(Role.ADMIN)
+    first, second = redis_servers
+    for _ in range(5):
+        login(first.test_client(), officer.email, "wrong-password")
+    assert login(first.test_client(), officer.email, PASSWORD).status_code == 429
+
+    client = second.test_client()
+    assert login(client, admin.email, PASSWORD).status_code == 302
+    assert form_post(client, f"/admin/users/{officer.id}/unlock", {}).status_code == 302
+    assert login(first.test_client(), officer.email, PASSWORD).status_code == 302
