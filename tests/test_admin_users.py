@@ -163,6 +163,32 @@ def test_a_checkpoint_account_needs_an_existing_checkpoint(app: Flask) -> None:
     assert 'id="checkpoint-error"' in response.get_data(as_text=True)
 
 
+def test_an_admin_adds_a_colleague_to_an_enterprise_by_its_uscc(app: Flask) -> None:
+    enterprise = make_enterprise()
+    admin = logged_in(app, make_user(Role.ADMIN))
+    response = form_post(
+        admin,
+        "/admin/users/new",
+        {
+            "email": "colleague@example.com",
+            "role": "enterprise",
+            "enterprise_uscc": enterprise.uscc,
+        },
+        page="/admin/users/new",
+    )
+    assert response.status_code == 201
+    colleague = db.session.scalar(select(User).where(User.email == "colleague@example.com"))
+    assert colleague is not None and colleague.enterprise_id == enterprise.id
+    unknown = form_post(
+        admin,
+        "/admin/users/new",
+        {"email": "x@example.com", "role": "enterprise", "enterprise_uscc": "91310000000000000X"},
+        page="/admin/users/new",
+    )
+    assert unknown.status_code == 422
+    assert 'id="enterprise_uscc-error"' in unknown.get_data(as_text=True)
+
+
 def test_an_existing_email_is_refused_without_a_500(app: Flask) -> None:
     taken = make_user(Role.SUPERVISOR)
     admin = logged_in(app, make_user(Role.ADMIN))
