@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from permits import audit, validators
 from permits.extensions import db
@@ -142,10 +142,3 @@ def lift_suspension(actor: User, enterprise: Enterprise, *, now: datetime) -> in
     )
     notifications.notify_enterprise(enterprise, "enterprise_reinstated")
     return len(passes)
-
-
-def user_count(enterprise: Enterprise) -> int:
-    return int(
-        db.session.scalar(select(func.count(User.id)).where(User.enterprise_id == enterprise.id))
-        or 0
-    )
