@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from permits import audit
 from permits.extensions import db
 from permits.models import AuditEvent, Role, utcnow
-from permits.services import accounts, demo, issuance, organisations
+from permits.services import accounts, demo, issuance, organisations, signing_keys
 from permits.services.errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -177,9 +177,8 @@ keys_cli = click.Group("keys", help="The keys that sign passes.")
 @english
 def rotate_keys() -> None:
     """Make a new current signing key; old keys stay published while their passes may be valid."""
-    key = issuance.key_store().rotate(utcnow())
     with unit_of_work():
-        audit.record("keys.rotate", actor=None, details={"kid": key.kid_hex})
+        key = signing_keys.rotate(None, now=utcnow())
     click.echo(f"New signing key {key.kid_hex}, signing until {key.expires_at:%Y-%m-%d}.")
 
 

@@ -26,6 +26,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
+from permits.labels import DEPARTMENT_NAMES, ROLE_NAMES
+from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Role
 from permits.services.organisations import CheckpointDetails
 from permits.services.workflows import MAX_STEPS
 
@@ -357,3 +359,58 @@ class MassRevocationAskForm(MassRevocationCriteriaForm):
         description=_l("The enterprises are told; checkpoints see that their passes are revoked."),
         render_kw={"rows": 3, "maxlength": 500},
     )
+
+
+# --- administration ------------------------------------------------------------------------
+#: The roles an administrator gives a new account (enterprise staff need an existing USCC).
+ADMIN_CREATED_ROLES = (Role.APPROVER, Role.CHECKPOINT, Role.ADMIN, Role.SUPERVISOR, Role.ENTERPRISE)
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[_required, Length(max=254)],
+        description=_l("The user logs in with this address."),
+    )
+    name = StringField(_l("Name"), validators=[Length(max=100)])
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(role.value, ROLE_NAMES[role]) for role in ADMIN_CREATED_ROLES],
+        validate_choice=False,
+    )
+    department = SelectField(
+        _l("Department (approvers)"),
+        choices=[SelectChoice("", _l("Choose…"))]
+        + [SelectChoice(code, DEPARTMENT_NAMES[code]) for code in DEPARTMENT_CODES],
+        validate_choice=False,
+    )
+    scope = StringField(
+        _l("Scope (approvers)"),
+        validators=[Length(max=6)],
+        description=_l(
+            "A district code such as 310112, or “%(city)s” for the whole city.", city=CITY_SCOPE
+        ),
+    )
+    checkpoint = StringField(
+        _l("Checkpoint code (checkpoint staff)"),
+        validators=[Length(max=32)],
+        description=_l("The checkpoint must exist already."),
+    )
+    enterprise_uscc = StringField(
+        _l("Unified social credit code (enterprise staff)"),
+        validators=[Length(max=30)],
+        description=_l("Enterprises register themselves; this adds a colleague to one."),
+    )
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for the suspension"),
+        validators=[_required, Length(max=500)],
+        description=_l("Shown to checkpoint staff and to the enterprise."),
+    )
+
+
+ROLE_FILTER = [SelectChoice("", _l("All roles"))] + [
+    SelectChoice(role.value, ROLE_NAMES[role]) for role in Role
+]

@@ -24,12 +24,15 @@ class SerialsExhausted(Exception):
     """A district has issued a million passes: its 6-digit serials are used up."""
 
 
-def next_value(session: Session, name: str) -> int:
-    """Advances the named counter by one and returns the new value, inside the transaction."""
+def next_value(session: Session, name: str, by: int = 1) -> int:
+    """Advances the named counter by `by` (one) and returns the new value, inside the transaction.
+
+    With `by` > 1 the caller owns the values new - by + 1 … new.
+    """
     statement = (
         update(Counter)
         .where(Counter.name == name)
-        .values(value=Counter.value + 1)
+        .values(value=Counter.value + by)
         .returning(Counter.value)
     )
     value = session.execute(statement).scalar()

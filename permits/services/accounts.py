@@ -15,12 +15,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from limits import parse_many
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached
 
 from permits import audit, database, validators
-from permits.extensions import db
+from permits.extensions import db, limiter
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
 from permits.services import organisations
@@ -90,6 +91,7 @@ def create_user(
     checkpoint: Checkpoint | None = None,
     must_change_password: bool = False,
     password_hash: str | None = None,
+    actor: User | None = None,
 ) -> User:
     """A new account; the role decides which organisation it must belong to.
 
@@ -124,7 +126,7 @@ def create_user(
         raise Conflict(
             _l("An account with this email address exists already."), {"email": EMAIL_TAKEN}
         ) from None
-    audit.record("user.create", actor=None, obj=user, details={"role": role.value})
+    audit.record("user.create", actor=actor, obj=user, details={"role": role.value})
     return user
 
 
@@ -257,8 +259,10 @@ def change_password(user: User, current: str, new: str, *, now: datetime) -> Non
     audit.record("auth.password_change", actor=user, obj=user, now=now)
 
 
-def deactivate_user(user: User, *, now: datetime) -> None:
+def deactivate_user(user: User, *, now: datetime, actor: User | None = None) -> None:
     """The account can no longer log in; its sessions and API tokens stop at once."""
+    if actor is not None and actor.id == user.id:
+        raise NotAllowed(_l("You cannot deactivate your own account."))
     user.is_active = False
     end_all_sessions(user)
     for token in user.api_tokens:
@@ -266,7 +270,7 @@ def deactivate_user(user: User, *, now: datetime) -> None:
             token.revoked_at = now
     db.session.flush()
     forget_api_tokens(user.id)
-    audit.record("user.deactivate", actor=None, obj=user, now=now)
+    audit.record("user.deactivate", actor=actor, obj=user, now=now)
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -384,3 +388,141 @@ def _touch_token(token_id: int, now: datetime) -> None:
     except OperationalError:
         # Best effort: a busy database must not refuse an otherwise good request.
         log.warning("could not record the use of API token %s", token_id)
+
+
+# --- administration ----------------------------------------------------------------------
+
+#: Letters and digits that cannot be mistaken for one another when read out or copied.
+_FIRST_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+#: Longest search text taken from the user list's search box.
+MAX_SEARCH = 100
+
+
+def first_password() -> str:
+    """A random password for a new or reset account, shown once; the user must change it."""
+    length = max(16, int(current_app.config["PASSWORD_MIN_LENGTH"]))
+    return "".join(secrets.choice(_FIRST_PASSWORD_ALPHABET) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    role: str
+    name: str = ""
+    department: str = ""
+    scope: str = ""
+    checkpoint: str = ""
+    enterprise_uscc: str = ""
+
+
+def create_staff_user(actor: User, details: NewUser, *, now: datetime) -> tuple[User, str]:
+    """An account made by an administrator, with a first password to hand over (returned once,
+    never stored or logged); the user must change it at the first login."""
+    try:
+        role = Role(details.role)
+    except ValueError:
+        raise ValidationFailed(
+            _l("Some fields need your attention."), {"role": _l("Choose a role.")}
+        ) from None
+    department = checkpoint = enterprise = None
+    if role is Role.APPROVER:
+        department = organisations.get_or_create_department(
+            details.department.strip(), details.scope.strip().lower()
+        )
+    elif role is Role.CHECKPOINT:
+        checkpoint = organisations.checkpoint_by_code(details.checkpoint.strip())
+        if checkpoint is None:
+            raise ValidationFailed(
+                _l("Some fields need your attention."),
+                {"checkpoint": _l("There is no checkpoint with this code.")},
+            )
+    elif role is Role.ENTERPRISE:
+        enterprise = organisations.enterprise_by_uscc(details.enterprise_uscc)
+        if enterprise is None:
+            raise ValidationFailed(
+                _l("Some fields need your attention."),
+                {"enterprise_uscc": _l("There is no registered enterprise with this code.")},
+            )
+    password = first_password()
+    user = create_user(
+        details.email,
+        role,
+        password,
+        name=details.name,
+        department=department,
+        checkpoint=checkpoint,
+        enterprise=enterprise,
+        must_change_password=True,
+        actor=actor,
+    )
+    user.created_at = now
+    db.session.flush()
+    return user, password
+
+
+def reactivate_user(actor: User, user: User, *, now: datetime) -> None:
+    """The account may log in again (its old API tokens stay revoked)."""
+    if user.is_active:
+        raise Conflict(_l("This account is active already."))
+    user.is_active = True
+    end_all_sessions(user)
+    audit.record("user.reactivate", actor=actor, obj=user, now=now)
+
+
+def reset_password(actor: User, user: User, *, now: datetime) -> str:
+    """A new first password (returned once), to be changed at the next login; every session of
+    the user ends."""
+    password = first_password()
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    user.must_change_password = True
+    end_all_sessions(user)
+    audit.record("user.password_reset", actor=actor, obj=user, now=now)
+    return password
+
+
+def login_throttle_key(email: str) -> str:
+    """The key the per-account login limit counts failures under (see views.auth.login)."""
+    return "login-account:" + email.strip().lower()[:254]
+
+
+#: The endpoint whose per-account limit `unlock_login` clears.
+LOGIN_ENDPOINT = "auth.login"
+
+
+def unlock_login(actor: User, user: User, *, now: datetime) -> None:
+    """Forgets the user's failed logins, so a throttled account may log in again at once."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    identifiers = [login_throttle_key(user.email), LOGIN_ENDPOINT]
+    if prefix:
+        identifiers.insert(0, prefix)
+    for item in parse_many(str(current_app.config["LOGIN_LIMIT_ACCOUNT"])):
+        limiter.limiter.clear(item, *identifiers)
+    audit.record("user.unlock", actor=actor, obj=user, now=now)
+
+
+@dataclass(frozen=True)
+class UserPage:
+    items: list[User]
+    page: int
+    has_next: bool
+
+
+def search_users(
+    text: str, role: Role | None = None, *, page: int = 1, per_page: int = 25
+) -> UserPage:
+    """Users whose email or name contains the text, newest first, one page at a time."""
+    text = text.strip()[:MAX_SEARCH]
+    page = max(1, min(page, 1000))
+    query = select(User).order_by(User.id.desc())
+    if text:
+        query = query.where(
+            or_(
+                User.email.icontains(text, autoescape=True),
+                User.name.icontains(text, autoescape=True),
+            )
+        )
+    if role is not None:
+        query = query.where(User.role == role)
+    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
+    return UserPage(rows[:per_page], page, len(rows) > per_page)

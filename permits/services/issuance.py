@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from permits import audit
 from permits.extensions import db
-from permits.models import Application, Kind, Pass, PassStatus, Role, User
+from permits.models import Application, Enterprise, Kind, Pass, PassStatus, Role, User
 from permits.passes import codes, token
 from permits.passes.keys import KeyStore
 from permits.services import applications, notifications, workflows
@@ -121,6 +121,9 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
         token=token.sign(claims, key.private_key, key.kid),
         issued_at=now,
     )
+    if application.enterprise.is_suspended:
+        # Issued during a suspension: offline verifiers must hold it as revoked too.
+        issued.revocation_seq = codes.next_value(db.session(), "revocations")
     db.session.add(issued)
     db.session.flush()
     audit.record("pass.issue", actor=None, obj=issued, details={"number": number}, now=now)
@@ -187,12 +190,16 @@ def revoke_pass(actor: User, issued: Pass, reason: str, *, now: datetime) -> Pas
 class RevocationPage:
     counter: int
     revoked: list[str]
+    #: Passes that were listed as revoked while their enterprise was suspended, valid again.
+    reinstated: list[str] = field(default_factory=list)
 
 
 def revocations_since(since: int, *, limit: int = 5000) -> RevocationPage:
-    """Pass numbers revoked after feed position `since`, and the position to ask from next."""
+    """Pass numbers revoked (or suspended, or reinstated) after feed position `since`, and the
+    position to ask from next."""
     rows = db.session.execute(
-        select(Pass.revocation_seq, Pass.number)
+        select(Pass.revocation_seq, Pass.number, Pass.status, Enterprise.suspended_at)
+        .join(Enterprise, Enterprise.id == Pass.enterprise_id)
         .where(Pass.revocation_seq > since)
         .order_by(Pass.revocation_seq)
         .limit(limit)
@@ -202,7 +209,13 @@ def revocations_since(since: int, *, limit: int = 5000) -> RevocationPage:
     else:  # nothing new: the feed's current position (a client ahead of it starts over)
         latest = db.session.scalar(select(func.max(Pass.revocation_seq)))
         counter = int(latest or 0)
-    return RevocationPage(counter=counter, revoked=[number for _seq, number in rows])
+    revoked, reinstated = [], []
+    for _seq, number, status, suspended_at in rows:
+        if status is PassStatus.REVOKED or suspended_at is not None:
+            revoked.append(number)
+        else:
+            reinstated.append(number)
+    return RevocationPage(counter=counter, revoked=revoked, reinstated=reinstated)
 
 
 def can_renew(user: User, issued: Pass, now: datetime) -> bool:

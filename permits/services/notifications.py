@@ -8,11 +8,19 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from permits import mail
 from permits.extensions import db
-from permits.models import Application, Department, Notification, Role, User, utcnow
+from permits.models import (
+    Application,
+    Department,
+    Enterprise,
+    Notification,
+    Role,
+    User,
+    utcnow,
+)
 
 #: Every event a notification can tell, as a sentence with named parameters.
 MESSAGES = {
@@ -30,8 +38,16 @@ MESSAGES = {
         "Mass revocation #%(id)s (%(count)s passes), asked for by %(requester)s,"
         " waits for a second administrator."
     ),
+    "enterprise_suspended": _l(
+        "%(enterprise)s is suspended (%(comment)s); its passes are invalid until the "
+        "suspension is lifted."
+    ),
+    "enterprise_reinstated": _l(
+        "The suspension of %(enterprise)s is lifted; its passes are valid again."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
+ENTERPRISE_SUBJECT = _l("Permits: %(enterprise)s")
 NOTICE_SUBJECT = _l("Permits: notice")
 
 
@@ -47,7 +63,25 @@ def application_params(application: Application, **extra: Any) -> dict[str, str]
 
 def notify(users: Iterable[User], event: str, application: Application, **extra: Any) -> None:
     """An in-app notification for each active user, and an email after the commit."""
-    params = application_params(application, **extra)
+    _deliver(users, event, application_params(application, **extra), application.id, SUBJECT)
+
+
+def notify_enterprise(enterprise: Enterprise, event: str, **extra: Any) -> None:
+    """Tells every active user of the enterprise about something that is not one application's."""
+    params = {"enterprise": enterprise.name, **{k: str(v) for k, v in extra.items()}}
+    _deliver(enterprise.users, event, params, None, ENTERPRISE_SUBJECT)
+
+
+def _deliver(
+    users: Iterable[User],
+    event: str,
+    params: dict[str, str],
+    application_id: int | None,
+    subject: Any,
+    *,
+    email: bool = True,
+) -> None:
+    """In-app notifications now; emails queued to go out after the commit."""
     session = db.session()
     for user in users:
         if not user.is_active:
@@ -55,17 +89,19 @@ def notify(users: Iterable[User], event: str, application: Application, **extra:
         db.session.add(
             Notification(
                 user_id=user.id,
-                application_id=application.id,
+                application_id=application_id,
                 event=event,
                 params=params,
                 created_at=utcnow(),
             )
         )
+        if not email:
+            continue
         locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
         with force_locale(locale):
             mail.queue(
                 session,
-                mail.Mail(to=user.email, subject=str(SUBJECT % params), body=render(event, params)),
+                mail.Mail(to=user.email, subject=str(subject % params), body=render(event, params)),
             )
     db.session.flush()
 
@@ -73,25 +109,7 @@ def notify(users: Iterable[User], event: str, application: Application, **extra:
 def notify_users(users: Iterable[User], event: str, *, email: bool = True, **params: Any) -> None:
     """Like `notify`, for events about no one application (an enterprise's passes, admin work)."""
     text_params = {k: str(v) for k, v in params.items()}
-    session = db.session()
-    for user in users:
-        if not user.is_active:
-            continue
-        db.session.add(
-            Notification(user_id=user.id, event=event, params=text_params, created_at=utcnow())
-        )
-        if email:
-            locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-            with force_locale(locale):
-                mail.queue(
-                    session,
-                    mail.Mail(
-                        to=user.email,
-                        subject=str(NOTICE_SUBJECT),
-                        body=render(event, text_params),
-                    ),
-                )
-    db.session.flush()
+    _deliver(users, event, text_params, None, NOTICE_SUBJECT, email=email)
 
 
 def enterprise_users(enterprise_id: int) -> list[User]:
@@ -124,12 +142,13 @@ def approvers_of(department_code: str, scope: str) -> list[User]:
 
 
 def unread_count(user: User) -> int:
-    return len(
-        db.session.scalars(
-            select(Notification.id).where(
+    return (
+        db.session.scalar(
+            select(func.count()).where(
                 Notification.user_id == user.id, Notification.read_at.is_(None)
             )
-        ).all()
+        )
+        or 0
     )
 
 

@@ -50,6 +50,7 @@ REASONS = {
     Result.WRONG_PREFIX: _l("This is not a pass QR code."),
     Result.NOT_FOUND: _l("No such pass: check the code or the plate."),
 }
+SUSPENDED = _l("Enterprise suspended: %(reason)s")
 FLAG_REASONS = {
     "distance": _l("Warning: the same pass was scanned too far away too recently."),
     "frequency": _l("Warning: this pass was scanned unusually often in the last hour."),
@@ -139,10 +140,15 @@ def _in_force(row: Any) -> tuple[PassStatus, str | None]:
     """The pass's status as a checkpoint must treat it: a suspended enterprise's passes count
     as revoked, with the suspension's reason, until the suspension is lifted."""
     if row.status is PassStatus.ACTIVE and row.suspended_at is not None:
-        return PassStatus.REVOKED, str(
-            _l("Enterprise suspended: %(reason)s", reason=row.suspended_reason)
-        )
+        return PassStatus.REVOKED, row.suspended_reason
     return row.status, row.revoke_reason
+
+
+def _why(result: Result, row: Any) -> str:
+    """The verdict's words: a suspension says so, with the administrator's reason."""
+    if result is Result.REVOKED and row.status is not PassStatus.REVOKED:
+        return str(SUSPENDED % {"reason": row.suspended_reason})
+    return _reason(REASONS[result])
 
 
 def _facts(row: Any, drivers: list[tuple[str, str]]) -> dict[str, Any]:
@@ -205,7 +211,7 @@ def _verdict(result: Result, loaded: Loaded | None) -> Verdict:
     if loaded is None:
         return Verdict(result, _reason(REASONS[result]))
     row, drivers = loaded
-    return Verdict(result, _reason(REASONS[result]), _facts(row, drivers), pass_id=row.id)
+    return Verdict(result, _why(result, row), _facts(row, drivers), pass_id=row.id)
 
 
 def _claims_facts(claims: token.PassClaims, row: Any) -> dict[str, Any]:
@@ -247,9 +253,7 @@ def check_qr(text: str, now: datetime, checkpoint_id: int | None = None) -> Verd
     if row is None:
         return Verdict(Result.NOT_FOUND, _reason(REASONS[Result.NOT_FOUND]))
     result = Result.REVOKED if _in_force(row)[0] is PassStatus.REVOKED else checked.result
-    verdict = Verdict(
-        result, _reason(REASONS[result]), _claims_facts(checked.claims, row), pass_id=row.id
-    )
+    verdict = Verdict(result, _why(result, row), _claims_facts(checked.claims, row), pass_id=row.id)
     if result is Result.VALID:
         _flag(verdict, _judge(row.id, row.recent, row.elsewhere, checkpoint_id, now))
     return verdict
@@ -276,7 +280,7 @@ def check_plate(plate: str, now: datetime) -> Verdict:
         return Verdict(Result.MALFORMED, str(_l("Not a mainland plate number.")))
     current = _load(_CURRENT_BY_PLATE, plate=normalized, now=now)
     if current is not None:
-        return _verdict(Result.VALID, current)
+        return _verdict(_status_result(current[0], now), current)
     latest_id = db.session.scalar(
         select(Pass.id)
         .where(Pass.plate == normalized)

@@ -43,7 +43,7 @@ def safe_next(target: str | None) -> str:
 
 
 def _login_account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+    return accounts.login_throttle_key(request.form.get("email") or "")
 
 
 def _login_failed(response: Response) -> bool:

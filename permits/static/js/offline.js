@@ -3,7 +3,8 @@
 //
 //   - the published keys (JWKS from /api/v1/keys) in localStorage, with the refresh time;
 //   - the revocation list (/api/v1/revocations?since=N) in IndexedDB, one record per pass
-//     number, with the feed counter and the time of the last complete refresh;
+//     number, with the feed counter and the time of the last complete refresh; numbers the
+//     feed lists as `reinstated` (their enterprise's suspension was lifted) leave the list;
 //   - the queue of offline scans in localStorage, POSTed to /api/v1/scans when online.
 
 import { importKeys } from "./pp1.js";
@@ -120,12 +121,16 @@ export class OfflineStore {
         since = 0;
         continue;
       }
+      // Older servers send no `reinstated`; feed order matters, but one number is never in both.
+      const reinstated = Array.isArray(body.reinstated) ? body.reinstated : [];
       for (const number of body.revoked) tx.objectStore(REVOKED).put(true, String(number));
+      for (const number of reinstated) tx.objectStore(REVOKED).delete(String(number));
+      const empty = body.revoked.length === 0 && reinstated.length === 0;
       tx.objectStore(META).put(body.counter, "counter");
-      if (body.revoked.length === 0) tx.objectStore(META).put(new Date().toISOString(), "refreshedAt");
+      if (empty) tx.objectStore(META).put(new Date().toISOString(), "refreshedAt");
       await committed(tx);
       since = body.counter;
-      if (body.revoked.length === 0) break;
+      if (empty) break;
     }
     await this.loadRevocationMeta();
   }

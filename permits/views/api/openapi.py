@@ -808,7 +808,7 @@ SPEC: dict[str, Any] = {
         "/revocations": {
             "get": {
                 "operationId": "getRevocations",
-                "summary": "Pass numbers revoked after feed position `since`",
+                "summary": "Pass numbers revoked (or reinstated) after feed position `since`",
                 "security": [],
                 "parameters": [
                     {
@@ -830,9 +830,17 @@ SPEC: dict[str, Any] = {
                                     "type": "array",
                                     "items": {"type": "string", "pattern": "^[0-9]{12}$"},
                                 },
+                                "reinstated": {
+                                    "type": "array",
+                                    "items": {"type": "string", "pattern": "^[0-9]{12}$"},
+                                    "description": "Passes listed as revoked while their "
+                                    "enterprise was suspended, valid again: remove them from "
+                                    "the held list",
+                                },
                             },
                         },
-                        "Revoked pass numbers in feed order, and the position to ask from next",
+                        "Revoked and reinstated pass numbers in feed order, and the position "
+                        "to ask from next",
                     ),
                     **_error(400, "`since` is not a whole number"),
                 },

@@ -83,7 +83,8 @@ def keys() -> Response:
 @bp.get("/revocations")
 @public
 def revocations() -> Response:
-    """The pass numbers revoked after position `since`, and the position to continue from."""
+    """The pass numbers revoked (and reinstated) after position `since`, and the position to
+    continue from."""
     raw = request.args.get("since", "0")
     try:
         since = int(raw)
@@ -92,4 +93,4 @@ def revocations() -> Response:
     if since < 0 or since > 2**62:
         abort(400)
     page = issuance.revocations_since(since)
-    return jsonify(counter=page.counter, revoked=page.revoked)
+    return jsonify(counter=page.counter, revoked=page.revoked, reinstated=page.reinstated)
