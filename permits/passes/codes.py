@@ -51,15 +51,7 @@ def next_values(session: Session, name: str, count: int) -> range:
     """Advances the named counter by `count` at once: the values taken, without gaps."""
     if count <= 0:
         return range(0)
-    last = next_value(session, name)
-    if count > 1:
-        statement = (
-            update(Counter)
-            .where(Counter.name == name)
-            .values(value=Counter.value + (count - 1))
-            .returning(Counter.value)
-        )
-        last = int(session.execute(statement).scalar_one())
+    last = next_value(session, name, by=count)
     return range(last - count + 1, last + 1)
 
 

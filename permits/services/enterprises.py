@@ -90,8 +90,7 @@ def _renumber_in_feed(passes: list[Pass]) -> None:
     """Fresh revocation-feed positions, so offline verifiers asking `since` learn the change."""
     if not passes:
         return
-    last = codes.next_value(db.session(), "revocations", by=len(passes))
-    for seq, issued in enumerate(passes, start=last - len(passes) + 1):
+    for seq, issued in zip(codes.next_values(db.session(), "revocations", len(passes)), passes):
         issued.revocation_seq = seq
     db.session.flush()
 
