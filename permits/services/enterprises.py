@@ -90,7 +90,8 @@ def _renumber_in_feed(passes: list[Pass]) -> None:
     """Fresh revocation-feed positions, so offline verifiers asking `since` learn the change."""
     if not passes:
         return
-    for seq, issued in zip(codes.next_values(db.session(), "revocations", len(passes)), passes):
+    seqs = codes.next_values(db.session(), "revocations", len(passes))
+    for seq, issued in zip(seqs, passes, strict=True):
         issued.revocation_seq = seq
     db.session.flush()
 
