@@ -134,12 +134,12 @@ def handle_database_error(exc: BaseException) -> Response | tuple[str, int]:
         type(driver_error).__name__,
         f" (sqlstate {sqlstate})" if sqlstate else "",
     )
+    # The answer must not ask the database who is logged in (its language, the page's header).
+    g._login_user = login_manager.anonymous_user()
     response: Response
     if is_api_request():
         response = json_error(503)
     else:
-        # The page must not ask the database who is logged in: it shows as for a visitor.
-        g._login_user = login_manager.anonymous_user()
         response = make_response(
             render_template("errors/error.html", status=503, message=_message(503)), 503
         )
