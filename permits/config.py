@@ -34,8 +34,11 @@ class Defaults:
 
     PASSWORD_MIN_LENGTH = 10
 
-    #: Sessions are short-lived and revocable (see accounts.User.get_id).
+    #: Sessions are short-lived and revocable (see accounts.User.get_id): one ends this long
+    #: after its log-in, however busy it is.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    #: A session unused for this many minutes ends (any request with its cookie counts as use).
+    SESSION_IDLE_MINUTES = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=0)
@@ -98,6 +101,8 @@ class Defaults:
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_IP = "30 per minute"
     REGISTER_LIMIT_IP = "10 per hour"
+    #: PDF passes rendered per user (a revalidation answered 304 from its ETag does not count).
+    PDF_LIMIT = "30 per minute"
 
 
 class ConfigurationRefused(RuntimeError):
@@ -149,9 +154,15 @@ def _derive(app: Flask) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
+    cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    cfg.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     if cfg["HTTPS"]:
         cfg["SESSION_COOKIE_SECURE"] = True
         cfg["SESSION_COOKIE_NAME"] = "__Host-session"
+        # The remember cookie is never set (REMEMBER_COOKIE_DURATION is 0); were it, it would
+        # be as locked down as the session cookie.
+        cfg["REMEMBER_COOKIE_SECURE"] = True
+        cfg["REMEMBER_COOKIE_NAME"] = "__Host-remember_token"
         cfg["PREFERRED_URL_SCHEME"] = "https"
 
 

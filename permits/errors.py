@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from permits.extensions import db
+from permits.extensions import db, login_manager
 from permits.permissions import is_api_request
 from permits.services.errors import DomainError
 
@@ -29,7 +30,11 @@ ERROR_CODES = {
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
+    507: "insufficient_storage",
 }
+
+#: Seconds a client is asked to wait while the database is unreachable.
+RETRY_AFTER_SECONDS = 30
 
 
 def _message(status: int) -> str:
@@ -46,6 +51,7 @@ def _message(status: int) -> str:
         429: _("Too many attempts. Please wait a moment and try again."),
         500: _("Something went wrong on our side. It has been logged; please try again."),
         503: _("The service is briefly unavailable. Please try again in a minute."),
+        507: _("The server could not store this. It has been logged; please try again later."),
     }
     return str(messages.get(status, _("The request could not be completed.")))
 
@@ -67,6 +73,10 @@ def json_error(
 
 
 def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
+    original = exc.original_exception if isinstance(exc, InternalServerError) else None
+    if original is not None and is_database_outage(original):
+        # Raised where no handler of ours is asked first (the commit in after_request).
+        return handle_database_error(original)
     status = exc.code or 500
     if is_api_request():
         # Keep a specific description (e.g. the CSRF reason) but not werkzeug's generic prose.
@@ -94,6 +104,49 @@ def handle_domain_error(exc: DomainError) -> Response | tuple[str, int]:
     ), exc.status
 
 
+def is_database_outage(exc: BaseException | None) -> bool:
+    """The database cannot be reached or dropped the connection (not a bug in a query)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _roll_back_quietly() -> None:
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()  # the connection is gone; the next request gets a fresh one
+
+
+def handle_database_error(exc: BaseException) -> Response | tuple[str, int]:
+    """A 503 while the database is down; the next request reconnects (pool_pre_ping)."""
+    if not is_database_outage(exc):
+        assert isinstance(exc, Exception)
+        return handle_unexpected(exc)
+    _roll_back_quietly()
+    driver_error = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    # One line, no SQL and no parameters (they may hold personal data), no path (share links).
+    log.error(
+        "database unavailable on %s %s: %s%s",
+        request.method,
+        request.endpoint,
+        type(driver_error).__name__,
+        f" (sqlstate {sqlstate})" if sqlstate else "",
+    )
+    # The answer must not ask the database who is logged in (its language, the page's header).
+    g._login_user = login_manager.anonymous_user()
+    response: Response
+    if is_api_request():
+        response = json_error(503)
+    else:
+        response = make_response(
+            render_template("errors/error.html", status=503, message=_message(503)), 503
+        )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
@@ -105,4 +158,5 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

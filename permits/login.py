@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g, request
+import time
+
+from flask import current_app, flash, g, request, session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, logout_user
 
 from permits import audit
 from permits.models import User, utcnow
@@ -51,6 +54,49 @@ def load_token_user(_request: object) -> User | None:
             details={"method": request.method, "endpoint": request.endpoint},
         )
     return user
+
+
+#: Session keys: when the session's log-in happened, and when a request last used it (seconds).
+STARTED_AT = "started_at"
+SEEN_AT = "seen_at"
+#: last-seen is written back at most this often, so the cookie is not re-sent on every request.
+SEEN_RESOLUTION_SECONDS = 60
+
+
+def mark_session_started() -> None:
+    """Called at log-in: the lifetime and the idle timeout count from now."""
+    now = int(time.time())
+    session[STARTED_AT] = now
+    session[SEEN_AT] = now
+
+
+def end_stale_session() -> None:
+    """before_request: a browser session ends PERMANENT_SESSION_LIFETIME after its log-in, or
+    once unused for SESSION_IDLE_MINUTES. Any request carrying the cookie counts as use: the
+    scanner page refreshes keys and revocations every few minutes, so it stays logged in."""
+    if request.endpoint == "static" or "_user_id" not in session or _api_credentials():
+        return
+    now = int(time.time())
+    started = session.get(STARTED_AT)
+    seen = session.get(SEEN_AT)
+    idle = int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if (
+        not isinstance(started, int)  # a session from before these keys existed
+        or not isinstance(seen, int)
+        or now - seen > idle
+        or now - started > lifetime
+    ):
+        lang = session.get("lang")
+        logout_user()
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        if not request.path.startswith("/api/"):
+            flash(_("Your session has ended. Please log in again."), "info")
+        return
+    if now - seen >= SEEN_RESOLUTION_SECONDS:
+        session[SEEN_AT] = now
 
 
 def init_login(manager: LoginManager) -> None:

@@ -14,6 +14,7 @@ from permits import labels, regions
 from permits.i18n import current_locale_name, html_lang
 from permits.models import CITY_SCOPE, Department, Role
 from permits.permissions import can_revoke_token
+from permits.security import csp_nonce
 from permits.services import notifications
 from permits.services.reviews import REJECT_REASONS
 
@@ -95,6 +96,7 @@ def register_template_helpers(app: Flask) -> None:
             "html_lang": html_lang,
             "current_locale_name": current_locale_name,
             "can_revoke_token": can_revoke_token,
+            "csp_nonce": csp_nonce,
             "signer_name": signer_name,
             "time_left": time_left,
             "unread_notifications": unread_notifications,

@@ -66,3 +66,57 @@ def test_a_server_started_later_knows_the_failures_counted_by_another(
     assert [failed_login(first, user.email) for _ in range(5)] == [401] * 5
     second = server(servers, migrated, storage, prefix)
     assert failed_login(second, user.email) == (429 if shared else 401)
+
+
+# --- the limits themselves (in-memory storage, one server) -----------------------------------
+
+
+def test_pdf_rendering_is_limited_per_user_across_page_and_api(app: Flask) -> None:
+    from tests.api_helpers import Api
+    from tests.factories import make_pass
+
+    app.config["PDF_LIMIT"] = "3 per minute"
+    owner = make_user()
+    issued = make_pass(owner)
+    api = Api(app.test_client(), owner)
+    statuses = [api.get(f"/passes/{issued.number}/pdf").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    refused = api.get(f"/passes/{issued.number}/pdf")
+    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    # Another user of the same enterprise still gets the pass.
+    colleague = Api(app.test_client(), make_user(enterprise=owner.enterprise))
+    assert colleague.get(f"/passes/{issued.number}/pdf").status_code == 200
+
+
+def test_revalidating_an_unchanged_pdf_does_not_count_towards_the_limit(app: Flask) -> None:
+    from tests.api_helpers import Api
+    from tests.factories import make_pass
+
+    app.config["PDF_LIMIT"] = "2 per minute"
+    owner = make_user()
+    issued = make_pass(owner)
+    api = Api(app.test_client(), owner)
+    first = api.get(f"/passes/{issued.number}/pdf")
+    headers = {**api.headers, "If-None-Match": first.headers["ETag"]}
+    path = f"/api/v1/passes/{issued.number}/pdf"
+    assert [api.client.get(path, headers=headers).status_code for _ in range(5)] == [304] * 5
+    assert api.get(f"/passes/{issued.number}/pdf").status_code == 200
+
+
+def test_registrations_are_limited_per_address(app: Flask) -> None:
+    app.config["REGISTER_LIMIT_IP"] = "2 per hour"
+    client = app.test_client()
+    data = {"csrf_token": csrf_token(client, "/register"), "uscc": "bad"}
+    assert [client.post("/register", data=data).status_code for _ in range(2)] == [422, 422]
+    assert client.post("/register", data=data).status_code == 429
+
+
+def test_verification_is_limited_per_user(app: Flask) -> None:
+    from permits.models import Role
+    from tests.api_helpers import Api
+    from tests.factories import make_checkpoint
+
+    app.config["VERIFY_LIMIT"] = "3 per minute"
+    api = Api(app.test_client(), make_user(Role.CHECKPOINT, checkpoint=make_checkpoint()))
+    answers = [api.post("/verify", {"code": "0000000"}).status_code for _ in range(4)]
+    assert answers[:3] != [429] * 3 and answers[3] == 429

@@ -26,6 +26,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from permits.passes.token import kid_for
 
 
+class KeyStorageError(OSError):
+    """The key folder cannot be written: the disk is full or the folder is not writable."""
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    try:
+        yield
+    except KeyStorageError:
+        raise
+    except OSError as exc:
+        raise KeyStorageError(exc.errno, exc.strerror) from exc
+
+
 @dataclass(frozen=True)
 class SigningKey:
     kid: bytes
@@ -136,7 +150,7 @@ class KeyStore:
         for key in reversed(self.all()):
             if key.can_sign(pass_expires, now):
                 return key
-        with self._exclusive():
+        with _writing(), self._exclusive():
             self._cache = None
             for key in reversed(self.all()):  # another process may have made one meanwhile
                 if key.can_sign(pass_expires, now):
@@ -145,7 +159,7 @@ class KeyStore:
 
     def rotate(self, now: datetime) -> SigningKey:
         """Retires every signing key and makes a new current one."""
-        with self._exclusive():
+        with _writing(), self._exclusive():
             for key in self.all():
                 if key.retired_at is None:
                     self._write_meta(replace(key, retired_at=now))

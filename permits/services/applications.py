@@ -5,7 +5,9 @@ Drafts may be incomplete, but whatever a draft holds is valid; submit checks com
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -34,7 +36,13 @@ from permits.models import (
     VehicleType,
 )
 from permits.services import notifications, workflows
-from permits.services.errors import Conflict, NotAllowed, ValidationFailed
+from permits.services.errors import (
+    Conflict,
+    NotAllowed,
+    StorageFailed,
+    ValidationFailed,
+    os_error_name,
+)
 from permits.services.state import StateMoved, move
 from permits.workflow import EDITABLE, Action, IllegalTransition, State
 
@@ -76,6 +84,8 @@ REQUIRED_MESSAGE = _l("This field is required.")
 #: Text fields stored as "" rather than NULL when cleared.
 NOT_NULL_TEXT = ("contact_name", "contact_phone")
 INVALID = _l("Some fields need your attention.")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -545,12 +555,7 @@ def add_attachment(
         raise Conflict(_l("Files can be added only while the application can be changed."))
     content_type, extension = sniffed
     key = secrets.token_hex(16)
-    folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = folder / f".{key}.part"
-    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        handle.write(content)
-    os.replace(temporary, folder / key)
+    _store_file(upload_dir(), key, content)
     stem = (
         re.sub(r"[^\w\-. ]+", "_", Path(filename or "file").stem, flags=re.UNICODE)[:150] or "file"
     )
@@ -575,6 +580,26 @@ def add_attachment(
         now=now,
     )
     return attachment
+
+
+def _store_file(folder: Path, key: str, content: bytes) -> None:
+    """Writes the file whole or not at all; a full disk or unwritable folder is a StorageFailed."""
+    temporary = folder / f".{key}.part"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, folder / key)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        log.error("an attachment could not be stored in the upload folder: %s", os_error_name(exc))
+        raise StorageFailed(
+            _l(
+                "The file could not be stored: the server's storage is full or not writable. "
+                "It has been logged; please try again later."
+            )
+        ) from exc
 
 
 def attachment_path(attachment: Attachment) -> Path:

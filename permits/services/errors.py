@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,3 +41,15 @@ class NotFound(DomainError):
 class NotAllowed(DomainError):
     status = 403
     code = "forbidden"
+
+
+class StorageFailed(DomainError):
+    """A file could not be written: the disk is full or a folder is not writable (logged)."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+def os_error_name(exc: OSError) -> str:
+    """ "ENOSPC", "EACCES"…: what went wrong with a file, without its path (for the log)."""
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -15,12 +16,20 @@ from permits import audit
 from permits.extensions import db
 from permits.models import Application, Enterprise, Kind, Pass, PassStatus, Role, User
 from permits.passes import codes, token
-from permits.passes.keys import KeyStore
+from permits.passes.keys import KeyStorageError, KeyStore, SigningKey
 from permits.services import applications, notifications, workflows
-from permits.services.errors import Conflict, NotAllowed, ValidationFailed
+from permits.services.errors import (
+    Conflict,
+    NotAllowed,
+    StorageFailed,
+    ValidationFailed,
+    os_error_name,
+)
 from permits.workflow import State
 
 KEY_STORE = "permits.key_store"
+
+log = logging.getLogger(__name__)
 
 
 def key_store() -> KeyStore:
@@ -92,6 +101,20 @@ def _unused_control_code() -> str:
             return code
 
 
+def signing_key(pass_expires: datetime, now: datetime) -> SigningKey:
+    """The key to sign a pass ending then; a key folder that cannot be written is reported."""
+    try:
+        return key_store().signer_for(pass_expires, now)
+    except KeyStorageError as exc:
+        log.error("a signing key could not be stored in the key folder: %s", os_error_name(exc))
+        raise StorageFailed(
+            _l(
+                "The pass cannot be signed now: the server cannot store its signing key. "
+                "It has been logged; please try again later."
+            )
+        ) from exc
+
+
 def issue_pass(application: Application, *, now: datetime) -> Pass:
     """Numbers, signs and stores the pass of an approved application, in its transaction."""
     if application.status is not State.APPROVED:
@@ -101,7 +124,7 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
     control_code = _unused_control_code()
     claims = claims_for(application, number, control_code, now)
     not_before, expires = window(application.valid_from, application.valid_until)
-    key = key_store().signer_for(expires, now)
+    key = signing_key(expires, now)
     assert key.private_key is not None
     issued = Pass(
         application_id=application.id,

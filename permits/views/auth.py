@@ -23,6 +23,7 @@ from permits import regions
 from permits.extensions import limiter
 from permits.forms import LanguageForm, LoginForm, RegistrationForm, show_problems
 from permits.i18n import current_locale_name
+from permits.login import mark_session_started
 from permits.models import User, utcnow
 from permits.permissions import public
 from permits.services import accounts
@@ -57,6 +58,7 @@ def start_session(user: User) -> None:
     if lang:
         session["lang"] = lang
     login_user(user)
+    mark_session_started()
     session.permanent = True
 
 

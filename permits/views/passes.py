@@ -19,6 +19,8 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
@@ -37,6 +39,26 @@ bp = Blueprint("passes", __name__)
 
 #: Bump when the PDF layout changes, so cached copies (by ETag) are refreshed.
 PDF_LAYOUT_VERSION = "1"
+
+
+def _pdf_limit_key() -> str:
+    who = current_user.id if current_user.is_authenticated else get_remote_address()
+    return f"pdf-user:{who}"
+
+
+def _rendered_a_pdf(response: Response) -> bool:
+    """A 304 answered from the ETag rendered nothing; only a fresh PDF counts."""
+    return response.status_code == 200
+
+
+#: PDF rendering is the costliest thing a user can ask for: PDF_LIMIT per user, shared by the
+#: page and the API route.
+pdf_rate_limit = limiter.shared_limit(
+    lambda: str(current_app.config["PDF_LIMIT"]),
+    scope="pdf",
+    key_func=_pdf_limit_key,
+    deduct_when=_rendered_a_pdf,
+)
 
 
 def load_pass(number: str) -> Pass:
@@ -124,7 +146,13 @@ def pass_document(issued: Pass) -> pdf.PassDocument:
 
 
 def pdf_response(issued: Pass) -> Response:
-    """The PDF, identical for an unchanged pass, so browsers and proxies may revalidate by ETag."""
+    """The PDF, identical for an unchanged pass, so the owner's browser revalidates by ETag.
+
+    `private, no-cache` rather than `no-store`: the PDF is the pass the driver carries and shows
+    (masked ID numbers, no phones), shared caches never keep it (private), and every opening
+    asks the server (no-cache), so a revoked pass is never shown from a cache as the old PDF;
+    an unchanged one costs a 304 instead of a render (see PDF_LIMIT). Attachments, which may
+    hold anything, stay `no-store`."""
     etag = hashlib.sha256(
         f"{PDF_LAYOUT_VERSION}|{issued.token}|{issued.status.value}".encode()
     ).hexdigest()[:32]
@@ -204,6 +232,7 @@ def show(number: str) -> tuple[str, int]:
 
 
 @bp.get("/passes/<number>/pdf")
+@pdf_rate_limit
 def download(number: str) -> Response:
     return pdf_response(load_pass(number))
 

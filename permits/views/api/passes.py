@@ -14,7 +14,7 @@ from permits.permissions import acting_user, public
 from permits.services import issuance
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
-from permits.views.passes import load_pass, pdf_response
+from permits.views.passes import load_pass, pdf_rate_limit, pdf_response
 
 
 def pass_json(issued: Pass) -> dict[str, Any]:
@@ -54,6 +54,7 @@ def get_pass(number: str) -> Response:
 
 
 @bp.get("/passes/<number>/pdf")
+@pdf_rate_limit
 def get_pass_pdf(number: str) -> Response:
     return pdf_response(load_pass(number))
 
@@ -73,9 +74,8 @@ def revoke_pass(number: str) -> Response:
 def keys() -> Response:
     """JWKS of every key whose passes may still be valid, with its signing period."""
     now = utcnow()
-    store = issuance.key_store()
-    store.ensure_current(now)
-    response = jsonify(keys=[key.jwk() for key in store.published(now)])
+    issuance.signing_key(now, now)  # the first key is made on first run
+    response = jsonify(keys=[key.jwk() for key in issuance.key_store().published(now)])
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
