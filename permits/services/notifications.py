@@ -25,6 +25,13 @@ MESSAGES = {
     "withdrawn": _l("Application %(number)s was withdrawn by the enterprise."),
     "issued": _l("The pass for application %(number)s is issued: pass number %(pass_number)s."),
     "revoked": _l("Pass %(pass_number)s was revoked: %(comment)s"),
+    "overdue": _l(
+        "Application %(number)s is overdue at step %(step)s (%(department)s): please decide it."
+    ),
+    "overdue_twice": _l(
+        "Application %(number)s has waited at step %(step)s (%(department)s) for more than "
+        "twice its time limit."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
 
