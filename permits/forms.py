@@ -243,9 +243,9 @@ class ExportFilterForm(FlaskForm):
         csrf = False
 
     # The view sets the choices, "" (all) first.
-    state = SelectField(_l("State"), choices=[])
-    kind = SelectField(_l("Kind"), choices=[])
-    district = SelectField(_l("District"), choices=[])
+    state = SelectField(_l("State"), choices=[], default="")
+    kind = SelectField(_l("Kind"), choices=[], default="")
+    district = SelectField(_l("District"), choices=[], default="")
     date_from = DateField(
         _l("From (date)"), validators=[InputRequired(_l("This field is required."))]
     )

@@ -16,9 +16,10 @@ from werkzeug.wrappers import Response
 from permits import regions
 from permits.forms import ExportFilterForm
 from permits.i18n import current_locale_name
-from permits.labels import KIND_NAMES, STATE_NAMES
+from permits.labels import DEPARTMENT_NAMES, KIND_NAMES, STATE_NAMES
 from permits.models import Kind, utcnow
 from permits.services import supervision
+from permits.templating import signer_name
 from permits.views.admin import bp
 from permits.workflow import State
 
@@ -48,9 +49,67 @@ def _export_form() -> ExportFilterForm:
     return form
 
 
+def _charts(figures: supervision.Figures) -> dict[str, Any]:
+    """What the charts draw, labelled in the reader's language (read by js/dashboard.js)."""
+    locale = current_locale_name()
+    zone = _zone()
+
+    def district(code: str) -> str:
+        found = regions.division(code)
+        return found.name(locale) if found else code
+
+    return {
+        "per_day": {
+            "labels": [f"{day:%m-%d}" for day, _n in figures.per_day],
+            "series": [{"label": _("Submitted"), "data": [n for _d, n in figures.per_day]}],
+        },
+        "by_state": {
+            "labels": [str(STATE_NAMES.get(State(s), s)) for s in figures.by_state],
+            "series": [{"label": _("Applications"), "data": list(figures.by_state.values())}],
+        },
+        "by_district": {
+            "labels": [district(code) for code in figures.by_district],
+            "series": [{"label": _("Applications"), "data": list(figures.by_district.values())}],
+        },
+        "steps": {
+            "labels": [
+                f"{KIND_NAMES[s.kind]} · {_('step %(n)d', n=s.step)} · "
+                f"{DEPARTMENT_NAMES.get(s.department, s.department)}"
+                for s in figures.steps
+            ],
+            "series": [
+                {"label": _("Median (h)"), "data": [s.median for s in figures.steps]},
+                {"label": _("90th percentile (h)"), "data": [s.p90 for s in figures.steps]},
+            ],
+        },
+        "overdue": {
+            "labels": [signer_name(d.department_code, d.scope) for d in figures.overdue],
+            "series": [{"label": _("Overdue"), "data": [d.count for d in figures.overdue]}],
+        },
+        "scans": {
+            "labels": [f"{h.astimezone(zone):%H:00}" for h in figures.scan_hours],
+            "series": [
+                {"label": c.name or c.code or _("No checkpoint"), "data": c.per_hour}
+                for c in figures.scans
+            ],
+        },
+        "verdicts": {
+            "labels": list(figures.verdicts),
+            "series": [{"label": _("Scans"), "data": list(figures.verdicts.values())}],
+        },
+    }
+
+
 def _render(form: ExportFilterForm, status: int = 200) -> tuple[str, int]:
     figures = supervision.figures(utcnow(), zone=_zone())
-    return render_template("admin/dashboard.html", figures=figures, form=form), status
+    page = render_template(
+        "admin/dashboard.html",
+        figures=figures,
+        charts=_charts(figures),
+        form=form,
+        department_names=DEPARTMENT_NAMES,
+    )
+    return page, status
 
 
 @bp.get("/dashboard")
