@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from permits import audit
 from permits.extensions import db
@@ -485,6 +486,8 @@ def escalate_overdue(now: datetime) -> Escalated:
         )
         .order_by(Application.step_due_at, Application.id)
         .limit(ESCALATION_BATCH)
+        # The level as stored now, not as an object already in the session remembers it.
+        .execution_options(populate_existing=True)
     ).all()
     supervisors: list[User] | None = None
     to_approvers = to_supervisors = 0
@@ -508,6 +511,7 @@ def escalate_overdue(now: datetime) -> Escalated:
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue
+        set_committed_value(application, "escalation_level", level)
         params = {
             "step": application.current_step,
             "department": f"{application.current_department_code} ({application.current_scope})",
