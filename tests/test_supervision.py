@@ -370,15 +370,18 @@ def test_an_export_range_too_long_or_reversed_is_refused_at_the_field(app: Flask
     assert response.status_code == 400
 
 
-def test_decisions_without_a_known_start_are_not_timed(app: Flask) -> None:
-    """A decision whose submission lies outside the window is left out, not counted as 0 h."""
+def test_decision_times_cover_the_last_90_days_only(app: Flask) -> None:
     from permits.services import supervision
 
     application = make_application(submit=True)
     decide(application, "approve")
     rows = db.session.scalars(select(Decision).order_by(Decision.id)).all()
-    assert rows[0].action is Action.SUBMIT
-    rows[0].created_at = utcnow() - timedelta(days=400)
-    rows[1].created_at = utcnow() - timedelta(days=1)
+    assert [r.action for r in rows] == [Action.SUBMIT, Action.APPROVE]
+    rows[0].created_at = utcnow() - timedelta(days=95)
+    rows[1].created_at = utcnow() - timedelta(days=91)
     db.session.commit()
     assert supervision.step_times(utcnow()) == []
+    rows[1].created_at = utcnow() - timedelta(days=89)
+    db.session.commit()
+    [timed] = supervision.step_times(utcnow())
+    assert (timed.step, timed.department, timed.median) == (1, "commerce", 144.0)

@@ -846,7 +846,8 @@ SPEC: dict[str, Any] = {
                     "The figures of the supervision dashboard, from the same service. Decision "
                     "times are hours from entering a step (the submission for step 1, the "
                     "approval of the step before for the others) to its decision, over the "
-                    "decisions of the last 90 days. Days are calendar days in the service's "
+                    "decisions of the last 90 days (at most the newest 20,000); common problems "
+                    "come from the same decisions. Days are calendar days in the service's "
                     "time zone; scans cover the last 24 hours, anomalies the last 7 days."
                 ),
                 "responses": {
