@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from permits import audit
 from permits.extensions import db
 from permits.models import AuditEvent, Role, utcnow
-from permits.services import accounts, demo, issuance, organisations, signing_keys
+from permits.services import accounts, demo, issuance, organisations, signing_keys, supervision
 from permits.services.errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -211,8 +211,31 @@ def verify_audit() -> None:
     click.echo(f"audit chain intact: {total} events")
 
 
+@click.command("escalate")
+@english
+def escalate() -> None:
+    """Tell approvers about overdue steps and supervisors about steps past twice their limit.
+
+    Run it every few minutes (cron or a systemd timer); each step is escalated once per level.
+    """
+    with unit_of_work():
+        done = supervision.escalate_overdue(utcnow())
+    click.echo(
+        f"Escalated {done.to_approvers} overdue application(s) to their approvers, "
+        f"{done.to_supervisors} to the supervisors."
+    )
+
+
 def register_commands(app: Flask) -> None:
-    for command in (enterprises_cli, checkpoints_cli, users_cli, keys_cli, audit_cli, load_demo):
+    for command in (
+        enterprises_cli,
+        checkpoints_cli,
+        users_cli,
+        keys_cli,
+        audit_cli,
+        load_demo,
+        escalate,
+    ):
         app.cli.add_command(command)
 
 

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     FieldList,
     Form,
@@ -24,7 +25,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from permits.labels import DEPARTMENT_NAMES, ROLE_NAMES
 from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Role
@@ -414,3 +422,32 @@ class SuspendForm(FlaskForm):
 ROLE_FILTER = [SelectChoice("", _l("All roles"))] + [
     SelectChoice(role.value, ROLE_NAMES[role]) for role in Role
 ]
+
+
+class ExportFilterForm(FlaskForm):
+    """The filters of the supervision exports: a GET form that changes nothing, so no CSRF."""
+
+    class Meta:
+        csrf = False
+
+    # The view sets the choices, "" (all) first.
+    state = SelectField(_l("State"), choices=[], default="")
+    kind = SelectField(_l("Kind"), choices=[], default="")
+    district = SelectField(_l("District"), choices=[], default="")
+    date_from = DateField(
+        _l("From (date)"), validators=[InputRequired(_l("This field is required."))]
+    )
+    date_to = DateField(
+        _l("To (date, included)"),
+        description=_l("At most %(n)d days.", n=366),
+        validators=[InputRequired(_l("This field is required."))],
+    )
+
+    def validate_date_to(self, field: DateField) -> None:
+        start, end = self.date_from.data, field.data
+        if start is None or end is None:
+            return
+        if end < start:
+            raise ValidationError(_l("The end comes before the start."))
+        if (end - start).days >= 366:
+            raise ValidationError(_l("At most %(n)d days.", n=366))

@@ -45,6 +45,13 @@ MESSAGES = {
     "enterprise_reinstated": _l(
         "The suspension of %(enterprise)s is lifted; its passes are valid again."
     ),
+    "overdue": _l(
+        "Application %(number)s is overdue at step %(step)s (%(department)s): please decide it."
+    ),
+    "overdue_twice": _l(
+        "Application %(number)s has waited at step %(step)s (%(department)s) for more than "
+        "twice its time limit."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
 ENTERPRISE_SUBJECT = _l("Permits: %(enterprise)s")

@@ -27,5 +27,6 @@ from permits.views.api import (  # noqa: E402,F401 - registers the routes
     applications,
     openapi,
     passes,
+    stats,
     verify,
 )

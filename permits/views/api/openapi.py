@@ -846,6 +846,25 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/stats": {
+            "get": {
+                "operationId": "getStats",
+                "summary": "Supervision figures (admins and supervisors)",
+                "description": (
+                    "The figures of the supervision dashboard, from the same service. Decision "
+                    "times are hours from entering a step (the submission for step 1, the "
+                    "approval of the step before for the others) to its decision, over the "
+                    "decisions of the last 90 days (at most the newest 20,000); common problems "
+                    "come from the same decisions. Days are calendar days in the service's "
+                    "time zone; scans cover the last 24 hours, anomalies the last 7 days."
+                ),
+                "responses": {
+                    "200": _json(_ref("Stats"), "The figures at `generated_at`"),
+                    **_error(401, "No valid token or session"),
+                    **_error(403, "Neither an admin nor a supervisor"),
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -892,6 +911,182 @@ SPEC: dict[str, Any] = {
         },
         "responses": {"Error": ERROR_RESPONSE},
         "schemas": {
+            "Stats": {
+                "type": "object",
+                "required": [
+                    "generated_at",
+                    "passes_issued",
+                    "passes_active",
+                    "passes_revoked",
+                    "applications",
+                    "steps",
+                    "overdue",
+                    "common_problems",
+                    "scans",
+                    "anomalies",
+                ],
+                "properties": {
+                    "generated_at": TIME,
+                    "passes_issued": {"type": "integer", "minimum": 0},
+                    "passes_active": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Not revoked and not expired",
+                    },
+                    "passes_revoked": {"type": "integer", "minimum": 0},
+                    "applications": {
+                        "type": "object",
+                        "required": ["by_state", "by_kind", "by_district", "per_day"],
+                        "properties": {
+                            "by_state": {
+                                "type": "object",
+                                "propertyNames": {"enum": STATES},
+                                "additionalProperties": {"type": "integer"},
+                            },
+                            "by_kind": {
+                                "type": "object",
+                                "propertyNames": {"enum": KINDS},
+                                "additionalProperties": {"type": "integer"},
+                            },
+                            "by_district": {
+                                "type": "object",
+                                "description": "Applications per routing district code",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                            "per_day": {
+                                "type": "array",
+                                "description": "Submissions per day of the last 30, oldest first",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["date", "submitted"],
+                                    "properties": {
+                                        "date": DATE,
+                                        "submitted": {"type": "integer"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "steps": {
+                        "type": "array",
+                        "description": "Decision times per kind, step and signing department",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "kind",
+                                "step",
+                                "department",
+                                "decisions",
+                                "median",
+                                "p90",
+                            ],
+                            "properties": {
+                                "kind": {"type": "string", "enum": KINDS},
+                                "step": {"type": "integer", "minimum": 1},
+                                "department": {"type": "string", "description": "Its code"},
+                                "decisions": {"type": "integer", "minimum": 1},
+                                "median": {"type": "number", "description": "Hours"},
+                                "p90": {"type": "number", "description": "Hours, 90th percentile"},
+                            },
+                        },
+                    },
+                    "overdue": {
+                        "type": "object",
+                        "required": ["total", "by_department"],
+                        "properties": {
+                            "total": {"type": "integer"},
+                            "by_department": {
+                                "type": "array",
+                                "description": "The department with the most overdue first",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["department", "scope", "count", "applications"],
+                                    "properties": {
+                                        "department": {"type": "string"},
+                                        "scope": {
+                                            "type": "string",
+                                            "description": "A district code, or `city`",
+                                        },
+                                        "count": {"type": "integer"},
+                                        "applications": {
+                                            "type": "array",
+                                            "items": {"type": "integer"},
+                                            "description": "Ids of the most overdue (at most "
+                                            "200 over all departments)",
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "common_problems": {
+                        "type": "array",
+                        "description": "Returns and rejections of the last 90 days by reason, "
+                        "most frequent first",
+                        "items": {
+                            "type": "object",
+                            "required": ["action", "reason_code", "count", "examples"],
+                            "properties": {
+                                "action": {"type": "string", "enum": ["return", "reject"]},
+                                "reason_code": {
+                                    "type": ["string", "null"],
+                                    "enum": [*REASON_CODES, None],
+                                    "description": "Null for returns",
+                                },
+                                "count": {"type": "integer"},
+                                "examples": {
+                                    "type": "array",
+                                    "maxItems": 3,
+                                    "items": {"type": "string"},
+                                    "description": "Recent comments, long numbers cut out",
+                                },
+                            },
+                        },
+                    },
+                    "scans": {
+                        "type": "object",
+                        "required": ["total", "hours", "by_checkpoint", "verdicts"],
+                        "properties": {
+                            "total": {"type": "integer"},
+                            "hours": {
+                                "type": "array",
+                                "items": TIME,
+                                "description": "Start of each of the last 24 hours (UTC)",
+                            },
+                            "by_checkpoint": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["checkpoint", "name", "total", "per_hour"],
+                                    "properties": {
+                                        "checkpoint": {
+                                            "type": ["string", "null"],
+                                            "description": "Its code; null for scans made "
+                                            "without a checkpoint",
+                                        },
+                                        "name": {"type": "string"},
+                                        "total": {"type": "integer"},
+                                        "per_hour": {
+                                            "type": "array",
+                                            "items": {"type": "integer"},
+                                            "description": "Scans in each of `hours`",
+                                        },
+                                    },
+                                },
+                            },
+                            "verdicts": {
+                                "type": "object",
+                                "description": "Scans of the last 24 hours per `result` of /verify",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                        },
+                    },
+                    "anomalies": {
+                        "type": "integer",
+                        "description": "Scans flagged as anomalies in the last 7 days",
+                    },
+                },
+            },
             "PassSummary": {
                 "type": "object",
                 "required": [
