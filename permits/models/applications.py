@@ -111,6 +111,9 @@ class Application(Base):
         ),
         Index("ix_applications_enterprise", "enterprise_id", "id"),
         Index("ix_applications_status_kind", "status", "kind"),
+        # Supervision: submissions per day, and what is overdue anywhere.
+        Index("ix_applications_submitted_at", "submitted_at"),
+        Index("ix_applications_status_due", "status", "step_due_at"),
         CheckConstraint("round >= 0", name="round_not_negative"),
     )
 

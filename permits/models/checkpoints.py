@@ -35,6 +35,8 @@ class ScanEvent(Base):
         Index("ix_scan_events_pass", "pass_id", "scanned_at"),
         Index("ix_scan_events_user", "user_id", "scanned_at"),
         Index("ix_scan_events_checkpoint", "checkpoint_id", "scanned_at"),
+        # Supervision: scans of the last day, the anomaly list.
+        Index("ix_scan_events_scanned_at", "scanned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
