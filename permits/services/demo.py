@@ -6,7 +6,7 @@ Idempotent: running it again adds only what is missing. Every demo account share
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -341,6 +341,61 @@ def _demo_applications() -> None:
         applications.submit(medical, work, now=now)
         if i == 0:
             reviews.decide(signer(work), work, "approve", now=now)
+    _demo_backlog(logistics, start, now)
+
+
+#: Waiting too long, and refused for coded reasons: what the supervision dashboard is for.
+BACKLOG = (
+    # plate, cargo, hours since submission, decision at step 1 (None: still waiting), reason
+    ("沪A70311", "medical", 30, None, None),
+    ("沪A70312", "medical", 41, None, None),
+    ("沪A70313", "medical", 27, None, None),
+    ("沪A70314", "daily_necessities", 26, None, None),
+    ("沪A70315", "agriculture", 15, None, None),
+    ("沪A70316", "daily_necessities", 50, "reject", "incomplete_documents"),
+    ("沪A70317", "daily_necessities", 48, "reject", "incomplete_documents"),
+    ("沪A70318", "medical", 45, "reject", "vehicle_or_driver_ineligible"),
+    ("沪A70319", "agriculture", 40, "return", None),
+)
+
+
+def _demo_backlog(logistics: User, start: date, now: datetime) -> None:
+    comments = {
+        "incomplete_documents": "未上传车辆行驶证和司机健康承诺书。",
+        "vehicle_or_driver_ineligible": "该车辆不具备医疗物资运输条件。",
+        None: "请核对目的地区县代码。",
+    }
+    for i, (plate, cargo, hours, decision, reason) in enumerate(BACKLOG):
+        submitted_at = now - timedelta(hours=hours)
+        application = applications.create_draft(
+            logistics,
+            "vehicle_pass",
+            {
+                "plate": plate,
+                "vehicle_type": "light_truck",
+                "cargo_category": cargo,
+                "origin": "310115",
+                "destination": "320583",
+                "drivers": [_driver("李强", "19800101", f"{700 + i}", f"1390111{1000 + i}")],
+                "valid_from": start.isoformat(),
+                "valid_until": (start + timedelta(days=6)).isoformat(),
+            },
+            now=submitted_at,
+        )
+        applications.submit(logistics, application, now=submitted_at)
+        if decision is None:
+            continue
+        code, scope = application.current_department_code, application.current_scope
+        officer = accounts.user_by_email(_email(f"{code}.{scope}"))
+        assert officer is not None
+        reviews.decide(
+            officer,
+            application,
+            decision,
+            reason_code=reason,
+            comment=comments[reason],
+            now=submitted_at + timedelta(hours=hours / 4),
+        )
 
 
 def demo_logins() -> list[DemoLogin]:

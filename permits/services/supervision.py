@@ -404,7 +404,8 @@ def common_problems(now: datetime) -> list[Problem]:
         comments = db.session.scalars(
             select(recent.c.comment)
             .where(lately, recent.c.action == action, same_reason, recent.c.comment != "")
-            .order_by(recent.c.id.desc())
+            .group_by(recent.c.comment)
+            .order_by(func.max(recent.c.id).desc())
             .limit(EXAMPLES_PER_PROBLEM)
         )
         problems.append(
