@@ -217,7 +217,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def assert_storage_refused(response: Any, caplog: pytest.LogCaptureFixture, what: str) -> None:
     assert response.status_code == 507
     assert response.get_json()["error"] == "insufficient_storage"
-    assert "try again later" in response.get_json()["message"]
+    assert "请稍后再试" in response.get_json()["message"]  # the default language, zh
     assert any(what in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
 
 
