@@ -12,6 +12,7 @@ from permits.models.accounts import (
 from permits.models.applications import (
     BY_CARGO,
     Application,
+    ApplicationBatch,
     Attachment,
     CargoCategory,
     Decision,
@@ -35,6 +36,7 @@ __all__ = [
     "DEPARTMENT_CODES",
     "ApiToken",
     "Application",
+    "ApplicationBatch",
     "Attachment",
     "AuditEvent",
     "AuditHead",

@@ -164,10 +164,13 @@ class Application(Base):
     closed_at: Mapped[datetime | None]
     #: The pass this application renews; that pass is superseded when this one's is issued.
     renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("passes.id", use_alter=True))
+    #: The batch it was sent in, if it came with others (a file or a batch API call).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("application_batches.id"), index=True)
 
     enterprise: Mapped[Enterprise] = relationship()
     created_by: Mapped[User] = relationship()
     workflow: Mapped[Workflow | None] = relationship()
+    batch: Mapped[ApplicationBatch | None] = relationship(back_populates="applications")
     drivers: Mapped[list[Driver]] = relationship(
         back_populates="application", order_by="Driver.position", cascade="all, delete-orphan"
     )
@@ -250,3 +253,24 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="attachments")
+
+
+class ApplicationBatch(Base):
+    """Applications an enterprise sent together (an uploaded file or one API call): one per
+    vehicle, grouped so that approvers can see and decide them together."""
+
+    __tablename__ = "application_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Where it came from: "upload" (a spreadsheet) or "api".
+    source: Mapped[str] = mapped_column(String(10))
+    #: The uploaded file's name, as the enterprise named it.
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    applications: Mapped[list[Application]] = relationship(
+        back_populates="batch", order_by="Application.id"
+    )
