@@ -93,8 +93,15 @@ def world(app: Flask) -> World:
 def isolated(app: Flask) -> Callable[..., Iterable[bytes]]:
     """The app as a server thread runs it: each request in its own context, not the test's."""
 
+    def serve(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return list(body)
+        finally:  # a server closes the body once sent; schemathesis' client does not
+            getattr(body, "close", lambda: None)()
+
     def wsgi(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return contextvars.Context().run(app, environ, start_response)
+        return contextvars.Context().run(serve, environ, start_response)
 
     return wsgi
 
