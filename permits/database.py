@@ -17,6 +17,7 @@ from flask import current_app, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 #: False while serving a request whose method promises not to write.
@@ -87,3 +88,14 @@ def commit_or_roll_back(response: Response) -> Response:
     else:
         db.session.rollback()
     return response
+
+
+#: The largest id a URL can name: ten digits, well inside what SQLite and PostgreSQL can bind.
+MAX_ROW_ID = 9_999_999_999
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in a URL is a row id of at most ten digits; a longer number matches no route
+    (a 404 for every method), instead of reaching SQLite, which cannot bind it (a 500)."""
+
+    regex = r"\d{1,10}"

@@ -151,3 +151,29 @@ def test_every_role_gets_a_documented_answer(case: Any, world: World, app: Flask
         if case.method == "DELETE":
             world.revive_tokens()
     case.call_and_validate(checks=CHECKS, app=wsgi)  # anonymous
+
+
+# --- defects the fuzzer found, pinned ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/applications/{app}/attachments/36893488147419103233",
+        "/api/v1/applications/36893488147419103233",
+        "/applications/36893488147419103233/edit",
+    ],
+)
+def test_an_id_larger_than_any_column_holds_is_not_found(
+    client: Any, world: World, path: str
+) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens[Role.ENTERPRISE]}"}
+    response = client.get(path.format(app=world.attachment_owner), headers=headers)
+    assert response.status_code == 404
+
+
+def test_the_largest_id_a_url_can_name_still_reaches_the_view(client: Any, world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens[Role.ENTERPRISE]}"}
+    response = client.get("/api/v1/applications/9999999999", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
