@@ -90,12 +90,20 @@ def commit_or_roll_back(response: Response) -> Response:
     return response
 
 
-#: The largest id a URL can name: ten digits, well inside what SQLite and PostgreSQL can bind.
-MAX_ROW_ID = 9_999_999_999
+#: The largest id an INTEGER primary key holds on both databases (PostgreSQL's is 32 bits).
+MAX_ROW_ID = 2**31 - 1
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:…>` in a URL is a row id of at most ten digits; a longer number matches no route
-    (a 404 for every method), instead of reaching SQLite, which cannot bind it (a 500)."""
+    """`<int:…>` in a URL is a row id: a number no column can hold matches no route (a 404 for
+    every method) instead of reaching the driver, which cannot bind it (a 500: SQLite overflows,
+    PostgreSQL refuses it as "integer out of range").
 
-    regex = r"\d{1,10}"
+    The bound is in the pattern, not in `max`: werkzeug answers 405 when a converter refuses a
+    value that a rule for another method on the same path would have matched."""
+
+    regex = (
+        r"(?:[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}"
+        r"|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}"
+        r"|21474836[0-3][0-9]|214748364[0-7])"
+    )

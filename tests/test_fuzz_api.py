@@ -7,6 +7,7 @@ for that operation, and with a body that matches the documented schema.
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from schemathesis.checks import (
 )
 
 from permits import create_app
+from permits.database import RowIdConverter
 from permits.extensions import db
 from permits.models import ApiToken, Role
 from tests.api_helpers import token_for
@@ -172,8 +174,25 @@ def test_an_id_larger_than_any_column_holds_is_not_found(
     assert response.status_code == 404
 
 
-def test_the_largest_id_a_url_can_name_still_reaches_the_view(client: Any, world: World) -> None:
+@pytest.mark.parametrize(
+    ("number", "reaches_the_view"),
+    [
+        (0, True),
+        (999_999_999, True),
+        (1_999_999_999, True),
+        (2_147_483_639, True),
+        (2_147_483_647, True),
+        (2_147_483_648, False),
+        (2_147_483_650, False),
+        (2_200_000_000, False),
+        (9_999_999_999, False),
+    ],
+)
+def test_any_id_in_a_url_is_not_found_and_only_those_a_column_holds_reach_the_view(
+    client: Any, world: World, number: int, reaches_the_view: bool
+) -> None:
     headers = {"Authorization": f"Bearer {world.tokens[Role.ENTERPRISE]}"}
-    response = client.get("/api/v1/applications/9999999999", headers=headers)
-    assert response.status_code == 404
-    assert response.get_json()["error"] == "not_found"
+    for method in ("GET", "PATCH"):
+        response = client.open(f"/api/v1/applications/{number}", method=method, headers=headers)
+        assert response.status_code == 404, method
+    assert bool(re.fullmatch(RowIdConverter.regex, str(number))) is reaches_the_view
