@@ -6,10 +6,12 @@ for that operation, and with a body that matches the documented schema.
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -196,3 +198,34 @@ def test_any_id_in_a_url_is_not_found_and_only_those_a_column_holds_reach_the_vi
         response = client.open(f"/api/v1/applications/{number}", method=method, headers=headers)
         assert response.status_code == 404, method
     assert bool(re.fullmatch(RowIdConverter.regex, str(number))) is reaches_the_view
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("/api/v1/revocations?since=2147483647", 200),
+        ("/api/v1/revocations?since=2147483648", 400),
+        ("/api/v1/revocations?since=1125899906842623", 400),
+        ("/api/v1/applications?cursor=2147483647", 200),
+        ("/api/v1/applications?cursor=2147483648", 400),
+        ("/api/v1/applications?cursor=-1", 400),
+    ],
+)
+def test_a_counter_or_cursor_beyond_any_row_is_refused_not_a_server_error(
+    client: Any, world: World, query: str, status: int
+) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens[Role.ADMIN]}"}
+    response = client.get(query, headers=headers)
+    assert response.status_code == status
+    if status == 400:
+        assert response.get_json()["error"] == "bad_request"
+
+
+def test_an_approver_queue_cursor_naming_an_id_beyond_any_row_is_refused(
+    client: Any, world: World
+) -> None:
+    raw = f"{datetime(2026, 3, 1, tzinfo=UTC).isoformat()}|{2**31}"
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    headers = {"Authorization": f"Bearer {world.tokens[Role.APPROVER]}"}
+    response = client.get(f"/api/v1/applications?step=mine&cursor={cursor}", headers=headers)
+    assert response.status_code == 400

@@ -818,7 +818,7 @@ SPEC: dict[str, Any] = {
                         "name": "since",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "schema": {**ROW_ID, "default": 0},
                         "description": "The `counter` of the previous answer (0 the first time)",
                     }
                 ],
