@@ -1,6 +1,7 @@
 """Alembic environment for Flask-Migrate: runs against the app's engine and models."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -51,10 +52,36 @@ def run_migrations_online():
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
 
-    with target_db.engine.connect() as connection:
+    with target_db.engine.connect() as connection, foreign_keys_deferred_on_sqlite(connection):
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+            check_foreign_keys(connection)
+
+
+@contextmanager
+def foreign_keys_deferred_on_sqlite(connection):
+    """On SQLite, batch mode changes a table by copying it and dropping the original; with foreign
+    keys enforced, that DROP deletes or refuses the rows that point at it (attachments cascade
+    away, enterprises with users cannot be dropped). So they are off while migrating, and
+    `check_foreign_keys` proves nothing was left dangling before the migration commits."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, where it takes effect
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def check_foreign_keys(connection):
+    if connection.dialect.name != "sqlite":
+        return
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise RuntimeError(f"the migration leaves rows pointing at nothing: {dangling[:5]}")
 
 
 if context.is_offline_mode():

@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    app.url_map.converters["int"] = database.RowIdConverter
     app.before_request(database.mark_write_intent)
     app.teardown_request(database.reset_write_intent)
     db.init_app(app)

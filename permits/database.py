@@ -17,6 +17,7 @@ from flask import current_app, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 #: False while serving a request whose method promises not to write.
@@ -87,3 +88,22 @@ def commit_or_roll_back(response: Response) -> Response:
     else:
         db.session.rollback()
     return response
+
+
+#: The largest id an INTEGER primary key holds on both databases (PostgreSQL's is 32 bits).
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in a URL is a row id: a number no column can hold matches no route (a 404 for
+    every method) instead of reaching the driver, which cannot bind it (a 500: SQLite overflows,
+    PostgreSQL refuses it as "integer out of range").
+
+    The bound is in the pattern, not in `max`: werkzeug answers 405 when a converter refuses a
+    value that a rule for another method on the same path would have matched."""
+
+    regex = (
+        r"(?:[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}"
+        r"|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}"
+        r"|21474836[0-3][0-9]|214748364[0-7])"
+    )

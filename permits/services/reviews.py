@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from permits import audit, validators
+from permits.database import MAX_ROW_ID
 from permits.extensions import db
 from permits.models import (
     Application,
@@ -265,7 +266,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         due, _, ident = raw.partition("|")
-        return datetime.fromisoformat(due), int(ident)
+        after_id = int(ident)
+        if not 0 <= after_id <= MAX_ROW_ID:
+            return None  # no row has it, and PostgreSQL would refuse to compare with it
+        return datetime.fromisoformat(due), after_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
 

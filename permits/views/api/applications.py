@@ -8,6 +8,7 @@ from flask import abort, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from permits.database import MAX_ROW_ID
 from permits.errors import json_error
 from permits.extensions import db
 from permits.models import Application, Kind, Pass, Role, utcnow
@@ -287,6 +288,8 @@ def list_applications() -> Response:
         try:
             after_id = int(cursor) if cursor else None
         except ValueError:
+            return json_error(400, "cursor is not valid.")
+        if after_id is not None and not 0 <= after_id <= MAX_ROW_ID:
             return json_error(400, "cursor is not valid.")
         items = applications.visible_applications(
             me,

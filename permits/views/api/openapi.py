@@ -10,6 +10,7 @@ from typing import Any
 from flask import jsonify
 from werkzeug.wrappers import Response
 
+from permits.database import MAX_ROW_ID
 from permits.models import CargoCategory, Kind, VehicleType
 from permits.passes.token import Result
 from permits.permissions import public
@@ -60,6 +61,8 @@ NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 CODE6 = {"type": "string", "pattern": "^[0-9]{6}$"}
+#: An id in a path: any other number matches no route (a 404).
+ROW_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID}
 NULLABLE_CODE6 = {"type": ["string", "null"], "pattern": "^[0-9]{6}$"}
 
 #: What the API answers with: the fields common to both kinds, then each kind's own.
@@ -328,7 +331,7 @@ SPEC: dict[str, Any] = {
                         "name": "token_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer"},
+                        "schema": ROW_ID,
                     }
                 ],
                 "responses": {
@@ -815,7 +818,7 @@ SPEC: dict[str, Any] = {
                         "name": "since",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "schema": {**ROW_ID, "default": 0},
                         "description": "The `counter` of the previous answer (0 the first time)",
                     }
                 ],
@@ -894,7 +897,7 @@ SPEC: dict[str, Any] = {
                 "name": "application_id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer"},
+                "schema": ROW_ID,
             },
             "PassNumber": {
                 "name": "number",
@@ -906,7 +909,7 @@ SPEC: dict[str, Any] = {
                 "name": "attachment_id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer"},
+                "schema": ROW_ID,
             },
         },
         "responses": {"Error": ERROR_RESPONSE},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from werkzeug.wrappers import Response
 
+from permits.database import MAX_ROW_ID
 from permits.errors import json_error
 from permits.models import Pass, PassStatus, utcnow
 from permits.passes import codes
@@ -90,7 +91,7 @@ def revocations() -> Response:
         since = int(raw)
     except ValueError:
         return json_error(400, "since is a whole number (the counter of the last answer).")
-    if since < 0 or since > 2**62:
-        abort(400)
+    if not 0 <= since <= MAX_ROW_ID:
+        return json_error(400, "since is not a counter this service gave.")
     page = issuance.revocations_since(since)
     return jsonify(counter=page.counter, revoked=page.revoked, reinstated=page.reinstated)
