@@ -10,6 +10,7 @@ docs/access.md is generated from this table:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -35,7 +36,7 @@ from permits.models import (
     utcnow,
 )
 from permits.services import accounts, enterprises, revocations, workflows
-from tests.api_helpers import token_for
+from tests.api_helpers import Api, token_for
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
     PASSWORD,
@@ -250,20 +251,26 @@ def app(migrated: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+PUDONG = "310115"
+
+
 class People:
     """One user per calling role; enterprise A is in Pudong, the approver signs its step 1."""
 
+    def __init__(self, district: str = PUDONG) -> None:
+        self.district = district
+
     @cached_property
     def enterprise(self) -> User:
-        return make_user(Role.ENTERPRISE, enterprise=make_enterprise(district=PUDONG))
+        return make_user(Role.ENTERPRISE, enterprise=make_enterprise(district=self.district))
 
     @cached_property
     def approver(self) -> User:
-        return make_approver("economy", PUDONG)
+        return make_approver("economy", self.district)
 
     @cached_property
     def checkpoint(self) -> User:
-        return make_user(Role.CHECKPOINT, checkpoint=make_checkpoint(district=PUDONG))
+        return make_user(Role.CHECKPOINT, checkpoint=make_checkpoint(district=self.district))
 
     @cached_property
     def admin(self) -> User:
@@ -284,24 +291,35 @@ class People:
 class World:
     """The objects a row's URL names, made on first use (fresh ones for every change)."""
 
-    def __init__(self, people: People) -> None:
+    def __init__(self, people: People, *, foreign: bool = False) -> None:
         self.people = people
+        #: The objects are another's: the tokens in URLs are their enterprise user's too.
+        self.foreign = foreign
 
     @cached_property
     def draft(self) -> Application:
         """A complete work-resumption draft of enterprise A, ready to submit."""
-        return make_application(self.people.enterprise, kind="work_resumption")
+        return make_application(
+            self.people.enterprise, kind="work_resumption", district=self.people.district
+        )
 
     @cached_property
     def submitted(self) -> Application:
         """A's work-resumption application at step 1, which the approver signs."""
-        return make_application(self.people.enterprise, kind="work_resumption", submit=True)
+        return make_application(
+            self.people.enterprise,
+            kind="work_resumption",
+            submit=True,
+            district=self.people.district,
+        )
 
     @cached_property
     def issued(self) -> Pass:
         """A's vehicle pass for industrial cargo from Pudong (step 1: Pudong's economy)."""
         self.people.approver  # noqa: B018 - the department exists before the pass is signed
-        return make_pass(self.people.enterprise, cargo_category="industrial")
+        return make_pass(
+            self.people.enterprise, cargo_category="industrial", origin=self.people.district
+        )
 
     @cached_property
     def victim(self) -> User:
@@ -341,7 +359,8 @@ class World:
         return mass
 
     def token_of(self, user: User | None) -> int:
-        token, _plain = accounts.issue_api_token(user or self.people.enterprise, "t", now=utcnow())
+        owner = self.people.enterprise if self.foreign or user is None else user
+        token, _plain = accounts.issue_api_token(owner, "t", now=utcnow())
         db.session.commit()
         return token.id
 
@@ -351,8 +370,6 @@ class World:
         with current_app.test_request_context():
             return urlsplit(share_link(self.issued, utcnow())).path
 
-
-PUDONG = "310115"
 
 #: The rows whose application id names the draft; every other row names the submitted one.
 ON_THE_DRAFT = {
@@ -604,6 +621,88 @@ def test_the_table_names_every_route_and_only_routes_that_exist(app: Flask) -> N
 @pytest.mark.parametrize("row", list(ACCESS))
 def test_each_caller_gets_what_the_table_says(app: Flask, row: str) -> None:
     assert observed_row(app, row) == expected(row)
+
+
+# --- object level: across every boundary (IDOR) ---------------------------------------------
+
+XUHUI = "310104"
+#: The parameters that name one object of one owner.
+OBJECT_IDS = {"application_id", "attachment_id", "number", "token_id"}
+
+
+def rows_naming_objects(app: Flask) -> list[str]:
+    """Every row outside /admin whose URL names an object by id or number."""
+    with_ids = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.arguments & OBJECT_IDS and not rule.endpoint.startswith("admin.")
+    }
+    return [row for row in ACCESS if row.split()[1] in with_ids]
+
+
+def test_every_id_bearing_route_is_tried_across_the_boundary(app: Flask) -> None:
+    """Pudong's enterprise, approver and checkpoint on Xuhui's enterprise's objects: 404, so
+    nobody learns that the id exists; 403 only where the role may never do this at all."""
+    rows = rows_naming_objects(app)
+    assert len(rows) >= 20
+    ours, theirs = People(PUDONG), People(XUHUI)
+    leaks = {}
+    for row in rows:
+        method = row.split()[0]
+        shared = World(theirs, foreign=True)
+        for caller in ("enterprise", "approver", "checkpoint"):
+            world = shared if method in READS else World(theirs, foreign=True)
+            wanted = "F" if expected(row)[caller] == "F" else "N"
+            got = call(app, row, caller, ours, world)
+            if got != wanted:
+                leaks[f"{row} by {caller}"] = got
+    assert leaks == {}
+
+
+def test_the_owner_and_the_signing_district_do_reach_those_objects(app: Flask) -> None:
+    """The other side of the boundary: Xuhui's own callers get what the table says."""
+    theirs = People(XUHUI)
+    world = World(theirs)
+    for row in rows_naming_objects(app):
+        if row.split()[0] not in READS:
+            continue
+        for caller in ("enterprise", "approver"):
+            assert call(app, row, caller, theirs, world) == expected(row)[caller], (row, caller)
+
+
+def test_checkpoint_staff_log_scans_only_at_their_own_checkpoint(app: Flask) -> None:
+    world = World(People(PUDONG))
+    staff = world.people.checkpoint
+    elsewhere = make_checkpoint("CP-ELSEWHERE", district=XUHUI)
+    api = Api(app.test_client(), staff)
+    code = world.issued.control_code
+    assert api.post("/verify", {"code": code, "checkpoint": elsewhere.code}).status_code == 403
+    own = api.post("/verify", {"code": code, "checkpoint": staff.checkpoint.code})
+    assert own.status_code == 200 and own.get_json()["result"] == "valid"
+
+
+def test_admin_pages_refuse_other_roles_alike_for_existing_and_missing_ids(app: Flask) -> None:
+    """403 for a role that may not administer, whether or not the id exists: nothing leaks."""
+    people, world = People(), World(People())
+    admin_rows = [
+        row
+        for row in ACCESS
+        if row.split()[1].startswith("admin.")
+        and "<int:"
+        in next(r.rule for r in app.url_map.iter_rules() if r.endpoint == row.split()[1])
+    ]
+    assert len(admin_rows) >= 15
+    for row in admin_rows:
+        for caller in ("enterprise", "approver", "checkpoint"):
+            client = session_client(app, people.of(caller))
+            method, endpoint = row.split()
+            real = url_for_row(endpoint, world, None)
+            missing = re.sub(r"/\d+(?=/|$)", "/987654", real)
+            token = csrf_token(client, "/account/")
+            for url in (real, missing):
+                data = {} if method in READS else {"data": {"csrf_token": token}}
+                with client.open(url, method=method, buffered=True, **data) as response:
+                    assert response.status_code == 403, (row, caller, url)
 
 
 def test_docs_access_md_is_the_table() -> None:
