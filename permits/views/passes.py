@@ -29,7 +29,7 @@ from permits.extensions import db, limiter
 from permits.forms import ConfirmForm, RevokeForm
 from permits.models import Kind, Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
-from permits.permissions import acting_user, can_view_application, public
+from permits.permissions import acting_user, can_view_application, public, roles_required
 from permits.services import issuance, verification
 from permits.services.errors import DomainError
 from permits.templating import division_name
@@ -238,6 +238,7 @@ def download(number: str) -> Response:
 
 
 @bp.post("/passes/<number>/revoke")
+@roles_required(Role.APPROVER, Role.ADMIN)
 def revoke(number: str) -> Response:
     issued = load_pass(number)
     form = RevokeForm()
@@ -256,6 +257,7 @@ def revoke(number: str) -> Response:
 
 
 @bp.post("/passes/<number>/renew")
+@roles_required(Role.ENTERPRISE)
 def renew(number: str) -> Response:
     issued = load_pass(number)
     if ConfirmForm().validate_on_submit():
@@ -271,6 +273,7 @@ def renew(number: str) -> Response:
 
 
 @bp.post("/passes/<number>/share")
+@roles_required(Role.ENTERPRISE)
 def share(number: str) -> tuple[str, int]:
     """Shows a share link once; it is not stored anywhere."""
     issued = load_pass(number)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from permits.extensions import db
 from permits.forms import ROLE_FILTER, ConfirmForm, NewUserForm, show_problems
 from permits.models import Role, User, utcnow
-from permits.permissions import acting_user
+from permits.permissions import acting_user, roles_required
 from permits.services import accounts
 from permits.services.errors import DomainError
 from permits.views.admin import bp
@@ -40,6 +40,7 @@ def users() -> str:
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)  # a supervisor reads /admin, but is not shown a form it cannot send
 def user_new() -> str | tuple[str, int]:
     form = NewUserForm()
     if not form.validate_on_submit():

@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 
 from permits.database import MAX_ROW_ID
 from permits.errors import json_error
-from permits.models import Pass, PassStatus, utcnow
+from permits.models import Pass, PassStatus, Role, utcnow
 from permits.passes import codes
-from permits.permissions import acting_user, public
+from permits.permissions import acting_user, public, roles_required
 from permits.services import issuance
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
@@ -61,6 +61,7 @@ def get_pass_pdf(number: str) -> Response:
 
 
 @bp.post("/passes/<number>/revoke")
+@roles_required(Role.APPROVER, Role.ADMIN)
 def revoke_pass(number: str) -> Response:
     issued = load_pass(number)
     body = request.get_json(silent=True)
