@@ -25,8 +25,7 @@ from permits.models import Pass, Role, ScanEvent, utcnow
 from permits.passes import token
 from permits.passes.pdf import qr_modules
 from permits.services import issuance
-from tests.browser.conftest import PHONE, new_page
-from tests.browser.test_application_journey import log_in
+from tests.browser.conftest import EN_DESKTOP, PHONE, ZH_PHONE, log_in, new_page
 from tests.conftest import project_root
 from tests.factories import make_pass, make_user
 
@@ -97,8 +96,9 @@ def issue(plate: str, *, revoked_because: str | None = None) -> Pass:
 def open_scanner(
     browser: Any, base: str, email: str, *, chinese: bool, viewport: Any = PHONE
 ) -> Any:
+    setting = ZH_PHONE if chinese else EN_DESKTOP
     page = new_page(browser, locale="zh-CN" if chinese else "en-US", viewport=viewport)
-    log_in(page, base, email, chinese=chinese)
+    log_in(page, base, email, setting)
     page.goto(f"{base}/checkpoint/")
     page.wait_for_selector("#scanner[data-ready=true]")
     return page
