@@ -136,6 +136,7 @@ def snap(page: Any, name: str, *, full_page: bool = False) -> None:
     folder = screenshots_dir()
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # the top of the screen, as it first opens
         page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 

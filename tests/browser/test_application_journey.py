@@ -91,7 +91,7 @@ def register(page: Any, base: str, setting: Setting, email: str) -> None:
 
 
 def fill_vehicle_form(page: Any, setting: Setting) -> None:
-    start = service_today() + timedelta(days=1)
+    start = service_today()
     page.get_by_label(setting.t("车牌号码", "Plate number")).fill("沪a61234")
     page.locator("#vehicle_type").select_option("refrigerated_truck")
     page.locator("#cargo_category").select_option("daily_necessities")
@@ -188,6 +188,7 @@ def test_enterprise_registers_applies_answers_a_return_and_gets_its_pass(
     assert page.locator(".timeline-item").count() == 5
     page.locator(f"a[href$='/passes/{issued.number}']").first.click()
     assert page.locator(".epass-plate").inner_text() == "沪A61234"
+    assert page.locator(".epass-status").inner_text() == setting.t("有效", "VALID")
     assert fits_the_screen(page, setting)
     check_accessibility(page, "e-pass")
     snap(page, f"{setting.device}-epass", full_page=setting.device == "desktop")
