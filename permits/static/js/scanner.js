@@ -298,6 +298,8 @@ function dismissVerdict() {
 verdictBox.addEventListener("click", () => {
   // A double tap on "Check" must not close the verdict before it has been seen.
   if (Date.now() - verdictShownAt > 400) dismissVerdict();
+  // The tap focused the (scrollable, focusable) verdict: the hardware scanner types into its field.
+  else scannerInput.focus({ preventScroll: true });
 });
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") dismissVerdict();
