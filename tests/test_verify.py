@@ -322,3 +322,22 @@ def test_a_dropped_database_connection_is_replaced_on_the_next_scan(
     for raw in list(held._by_thread.values()):
         raw.driver_connection.close()
     assert verify(officer, qr=issued.token)["result"] == "valid"
+
+
+def test_the_service_worker_names_its_cache_after_the_files_it_keeps(app: Flask) -> None:
+    """A release that changes the scanner's files must reach phones at once: the served
+    service worker differs, so browsers install it and drop the old cache."""
+    from permits.views import checkpoint
+
+    served = app.test_client().get("/checkpoint/sw.js").get_data(as_text=True)
+    assert 'const VERSION = "checkpoint-shell-v1"' not in served
+    assert "checkpoint-shell-" in served
+    static = Path(app.static_folder or "")
+    checkpoint._service_worker_source.cache_clear()
+    try:
+        (static / "js" / "zz-release-marker.tmp").write_text("a new release")
+        changed = checkpoint._service_worker_source(str(static))
+    finally:
+        (static / "js" / "zz-release-marker.tmp").unlink()
+        checkpoint._service_worker_source.cache_clear()
+    assert changed != served

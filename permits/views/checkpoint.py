@@ -3,9 +3,12 @@ and keeps working offline from the published keys and the revocation feed."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
-from flask import Blueprint, current_app, make_response, render_template, send_from_directory
+from flask import Blueprint, current_app, make_response, render_template
 from werkzeug.wrappers import Response
 
 from permits import regions
@@ -53,11 +56,27 @@ def anomalies() -> str:
 @bp.get("/sw.js")
 @public
 def service_worker() -> Response:
-    """Served from /checkpoint/ so that its scope covers the scanner page."""
-    response = send_from_directory(current_app.static_folder or "", "js/sw.js", max_age=0)
+    """Served from /checkpoint/ so that its scope covers the scanner page. Its cache name
+    carries a digest of the static files, so that a release with changed files makes phones
+    install the new shell at once instead of keeping the old one."""
+    body = _service_worker_source(current_app.static_folder or "")
+    response = make_response(body)
     response.headers["Content-Type"] = "application/javascript; charset=utf-8"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@cache
+def _service_worker_source(static_folder: str) -> str:
+    root = Path(static_folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    source = (root / "js" / "sw.js").read_text(encoding="utf-8")
+    marker = 'const VERSION = "checkpoint-shell-v1";'
+    assert marker in source, "sw.js no longer declares its VERSION as expected"
+    return source.replace(marker, f'const VERSION = "checkpoint-shell-{digest.hexdigest()[:16]}";')
 
 
 @bp.get("/manifest.webmanifest")

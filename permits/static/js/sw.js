@@ -7,7 +7,9 @@
 //   the shell's files        cache first, refreshed in the background for the next visit
 //   everything else          not touched (the API, other pages)
 //
-// Bump VERSION when the list changes; old caches are deleted on activation.
+// VERSION is replaced when served (permits/views/checkpoint.py) by a digest of the static
+// files, so every release with changed files installs a fresh shell; old caches are deleted
+// on activation.
 
 const VERSION = "checkpoint-shell-v1";
 const PAGE_TIMEOUT_MS = 4000;
