@@ -461,3 +461,48 @@ def test_the_page_verifier_passes_every_conformance_vector(browser: Any, live_se
         assert answer["result"] == vector["expected"], vector["description"]
         if vector.get("claims"):
             assert answer["claims"] == vector["claims"], vector["description"]
+
+
+def test_a_shared_phone_uploads_each_officers_offline_scans_under_their_own_name(
+    browser: Any, live_server: str
+) -> None:
+    first, second = make_user(Role.CHECKPOINT), make_user(Role.CHECKPOINT)
+    good = issue("沪A12345")
+    # Plain values: reading a model attribute later would open a transaction (and, outside a
+    # request, take SQLite's write lock) while the browser needs it.
+    first_email, first_id, second_email, good_id = first.email, first.id, second.email, good.id
+
+    page = open_scanner(browser, live_server, first_email, chinese=True)
+    page.wait_for_selector("#scanner[data-keys-at][data-revocations-at]")
+    page.context.set_offline(True)
+    scan_with_scanner(page, good.token)
+    verdict(page, "valid")
+    page.keyboard.press("Escape")
+    assert page.get_attribute("#scanner", "data-queue") == "1"
+
+    # The first officer's session ends before the network returns; a colleague logs in on the
+    # same phone (the same browser profile, so the same local storage).
+    context = page.context
+    page.close()
+    context.clear_cookies()
+    context.set_offline(False)
+    page = context.new_page()
+    log_in(page, live_server, second_email, ZH_PHONE)
+    page.goto(f"{live_server}/checkpoint/")
+    page.wait_for_selector("#scanner[data-ready=true]")
+    page.wait_for_selector("#scanner[data-queue='0']")
+    db.session.rollback()
+    offline = select(ScanEvent.user_id, ScanEvent.pass_id).where(ScanEvent.is_offline.is_(True))
+    assert db.session.execute(offline).all() == []
+    db.session.rollback()
+
+    # Back as the first officer: the scan is uploaded, as theirs.
+    page.close()
+    context.clear_cookies()
+    page = context.new_page()
+    log_in(page, live_server, first_email, ZH_PHONE)
+    page.goto(f"{live_server}/checkpoint/")
+    page.wait_for_selector("#scanner[data-queue='0']", timeout=15000)
+    db.session.rollback()
+    assert [tuple(row) for row in db.session.execute(offline)] == [(first_id, good_id)]
+    db.session.rollback()

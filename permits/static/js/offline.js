@@ -5,7 +5,8 @@
 //   - the revocation list (/api/v1/revocations?since=N) in IndexedDB, one record per pass
 //     number, with the feed counter and the time of the last complete refresh; numbers the
 //     feed lists as `reinstated` (their enterprise's suspension was lifted) leave the list;
-//   - the queue of offline scans in localStorage, POSTed to /api/v1/scans when online.
+//   - the queue of offline scans in localStorage, one per officer (a shared phone must not
+//     upload one officer's scans under another's name), POSTed to /api/v1/scans when online.
 
 import { importKeys } from "./pp1.js";
 
@@ -52,9 +53,10 @@ function openDatabase() {
 
 export class OfflineStore {
   /** urls: {keys, revocations, scans}; csrfToken: () => the page's current CSRF token. */
-  constructor(urls, csrfToken) {
+  constructor(urls, csrfToken, officer) {
     this.urls = urls;
     this.csrfToken = csrfToken;
+    this.queueItem = `${QUEUE_ITEM}.${officer}`;
     this.keys = new Map(); // kid → CryptoKey
     this.keysRefreshedAt = null; // Date
     this.revocations = { counter: 0, count: 0, refreshedAt: null };
@@ -151,7 +153,7 @@ export class OfflineStore {
   // --- the queue of offline scans --------------------------------------------------------
 
   queue() {
-    const items = readJson(QUEUE_ITEM, []);
+    const items = readJson(this.queueItem, []);
     return Array.isArray(items) ? items : [];
   }
 
@@ -163,7 +165,7 @@ export class OfflineStore {
       result,
       scanned_at: new Date().toISOString(), // UTC with "Z": a time zone, as the API asks
     });
-    localStorage.setItem(QUEUE_ITEM, JSON.stringify(items));
+    localStorage.setItem(this.queueItem, JSON.stringify(items));
   }
 
   /** Uploads the queue; the server stores each scan once by its id, so a retry is harmless.
@@ -183,7 +185,7 @@ export class OfflineStore {
       }
       const sent = new Set(batch.map((scan) => scan.id));
       items = this.queue().filter((scan) => !sent.has(scan.id));
-      localStorage.setItem(QUEUE_ITEM, JSON.stringify(items));
+      localStorage.setItem(this.queueItem, JSON.stringify(items));
     }
     return "sent";
   }

@@ -66,6 +66,7 @@ async function renewCsrf() {
 const store = new OfflineStore(
   { keys: cfg.keysUrl, revocations: cfg.revocationsUrl, scans: cfg.scansUrl },
   csrfToken,
+  cfg.officer,
 );
 store.renewCsrf = renewCsrf;
 
