@@ -90,6 +90,15 @@ def make_id_number(birth: str = "19800101", serial: str = "123") -> str:
     return body + id_number_check_character(body)
 
 
+def unique_id_number() -> str:
+    """A valid ID number not used before in this test run (born on a day of its own)."""
+    from datetime import date, timedelta
+
+    n = next(_counter)
+    birth = date(1960, 1, 1) + timedelta(days=n // 900)
+    return make_id_number(birth.strftime("%Y%m%d"), f"{100 + n % 900:03d}")
+
+
 def service_today() -> Any:
     """Today in the service's time zone (Asia/Shanghai), which is not the machine's."""
     from datetime import datetime
@@ -103,9 +112,11 @@ def vehicle_fields(**overrides: Any) -> dict[str, Any]:
 
     start = service_today()
     fields: dict[str, Any] = {
-        "plate": "沪A12345",
+        # A vehicle of its own per call: one plate cannot hold two overlapping passes.
+        "plate": f"沪C{next(_counter) % 100_000:05d}",
         "vehicle_type": "refrigerated_truck",
-        "drivers": [{"name": "王师傅", "id_number": make_id_number(), "phone": "13900001111"}],
+        # A driver of their own per call: one driver cannot be on two vehicles' overlapping passes.
+        "drivers": [{"name": "王师傅", "id_number": unique_id_number(), "phone": "13900001111"}],
         "origin": "310115",
         "destination": "320583",
         "cargo_category": "daily_necessities",

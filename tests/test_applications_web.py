@@ -65,7 +65,7 @@ def test_vehicle_pass_through_the_forms_with_a_return(app: Flask) -> None:
     response = post(
         enterprise,
         "/applications/new/vehicle_pass",
-        {**vehicle_form(), "save": "1"},
+        {**vehicle_form(plate="沪A12345"), "save": "1"},
         "/applications/new/vehicle_pass",
     )
     assert response.status_code == 302

@@ -50,7 +50,7 @@ def published_keys(client: object) -> dict[bytes, ec.EllipticCurvePublicKey]:
 
 
 def test_the_last_approval_issues_a_signed_pass(app: Flask) -> None:
-    issued = make_pass()
+    issued = make_pass(plate="沪A12345")
     assert issued.number == "310115000001"
     assert codes.normalize_control_code(issued.control_code) == issued.control_code
     keys = published_keys(app.test_client())

@@ -18,6 +18,7 @@ from tests.factories import (
     make_approver,
     make_enterprise,
     make_user,
+    service_today,
 )
 
 
@@ -62,7 +63,15 @@ def test_overdue_and_oldest_come_first(app: Flask) -> None:
 
 def test_filters_and_search(app: Flask) -> None:
     foods = submitted(2, cargo_category="daily_necessities", name="上海鲜达农产品配送有限公司")
-    trade = submitted(1, cargo_category="foreign_trade", name="上海外贸进出口有限公司")
+    # The same plate as foods[0] may be in review again for days after the other's (no overlap).
+    later = service_today() + timedelta(days=14)
+    trade = submitted(
+        1,
+        cargo_category="foreign_trade",
+        name="上海外贸进出口有限公司",
+        valid_from=later.isoformat(),
+        valid_until=(later + timedelta(days=6)).isoformat(),
+    )
     approver = make_approver("commerce", "310115")
 
     def ids(**filters: object) -> list[int]:

@@ -114,7 +114,7 @@ def test_every_call_is_logged_as_a_scan(app: Flask) -> None:
     checkpoint = make_checkpoint(code="JD-G2")
     staff = make_user(Role.CHECKPOINT, checkpoint=checkpoint)
     api = Api(app.test_client(), staff)
-    issued = make_pass()
+    issued = make_pass(plate="沪A12345")
     verify(api, qr=issued.token)
     verify(api, code="nonsense")
     verify(api, plate="沪A12345")

@@ -36,6 +36,7 @@ from permits.models import (
     VehicleType,
 )
 from permits.services import notifications, workflows
+from permits.services.conflicts import conflicts, values_of
 from permits.services.errors import (
     Conflict,
     NotAllowed,
@@ -329,8 +330,21 @@ def _validate_and_apply(
         _check_dates(application, problems, now=now)
     if application.kind is Kind.VEHICLE_PASS:
         _route_vehicle(application, problems)
+        problems.update(taken_by_others(application, now=now))
     if problems:
         raise ValidationFailed(INVALID, problems)
+
+
+def taken_by_others(application: Application, *, now: datetime) -> dict[str, str]:
+    """The vehicle's plate or drivers already on another overlapping pass or application."""
+    with db.session.no_autoflush:  # the application's unsaved changes are not the other's
+        return conflicts(
+            values_of(application),
+            now=now,
+            enterprise_id=application.enterprise_id,
+            exclude_application_id=application.id,
+            renewal_of_id=application.renewal_of_id,
+        )
 
 
 def create_draft(
@@ -430,6 +444,12 @@ def submit(actor: User, application: Application, *, now: datetime) -> Applicati
     _check_dates(application, problems, now=now)
     if application.kind is Kind.VEHICLE_PASS:
         _route_vehicle(application, problems)
+        taken = taken_by_others(application, now=now)
+        if taken and not problems:
+            raise ValidationFailed(
+                _l("The vehicle or a driver is already on another pass for these dates."), taken
+            )
+        problems.update(taken)
     if problems:
         raise ValidationFailed(_l("The application is not complete yet."), problems)
     workflow = workflows.current_workflow(application.kind)

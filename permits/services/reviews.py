@@ -23,7 +23,7 @@ from permits.models import (
     Role,
     User,
 )
-from permits.services import issuance, notifications, workflows
+from permits.services import conflicts, issuance, notifications, workflows
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 from permits.services.state import StateMoved, move
 from permits.workflow import DECISIONS, Action, Facts, IllegalTransition, State
@@ -189,6 +189,8 @@ def decide(
         )
     elif action is not Action.RETURN:
         values["closed_at"] = now
+    if action is Action.APPROVE and is_last:
+        conflicts.check_before_issue(application, now=now)
     round_ = application.round
     try:
         target = move(

@@ -15,6 +15,7 @@ from permits.models import CargoCategory, Kind, VehicleType
 from permits.passes.token import Result
 from permits.permissions import public
 from permits.services.applications import ATTACHMENT_PURPOSES, FILE_SIGNATURES
+from permits.services.batches import BATCH_LIMIT
 from permits.services.reviews import REJECT_REASONS
 from permits.views.api import bp
 from permits.views.api.applications import MAX_PAGE
@@ -263,7 +264,8 @@ def _fields_schema(kind: Kind, fields: dict[str, Any], *, create: bool) -> dict[
 APPLICATION_FIELD_ERRORS = (
     "Invalid fields: `fields` maps each field to its message (`kind`, `body` when the body is "
     "not a JSON object, `drivers.N.name` etc. for a driver row, `origin` when neither end is "
-    "in the city)"
+    "in the city; `plate` or `drivers.N.id_number` when the vehicle or driver is already on "
+    "another active or pending pass for overlapping days, naming that pass or application)"
 )
 
 
@@ -439,6 +441,84 @@ SPEC: dict[str, Any] = {
                 },
             },
         },
+        "/applications/batch": {
+            "post": {
+                "operationId": "createApplicationBatch",
+                "summary": f"Create up to {BATCH_LIMIT} vehicle-pass drafts in one call",
+                "description": (
+                    "Enterprise accounts only. Each item is a vehicle application (`kind` may be "
+                    "omitted; any other kind is refused) and is checked exactly as "
+                    "`POST /applications` checks it, including conflicts: a plate may not hold "
+                    "two active or pending passes, nor a driver be on two vehicles' passes, for "
+                    "overlapping days (inclusive calendar days). Within the call, an item that "
+                    "repeats an earlier item's plate (or puts its driver on another plate) for "
+                    "overlapping days is refused, naming `item N`. The valid items become "
+                    "drafts of one batch, to be submitted one by one with "
+                    "`POST /applications/{id}/submit`; the invalid ones create nothing. The answer "
+                    "has one result per item, in order. All or nothing on an unexpected error."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["applications"],
+                                "properties": {
+                                    "applications": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": BATCH_LIMIT,
+                                        "items": {
+                                            "description": "The fields of a vehicle application, "
+                                            "as for POST /applications (`kind` optional)",
+                                            "type": "object",
+                                            "properties": {
+                                                "kind": {
+                                                    "type": "string",
+                                                    "const": Kind.VEHICLE_PASS.value,
+                                                },
+                                                **VEHICLE_PASS_IN,
+                                            },
+                                            "additionalProperties": False,
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["batch", "results"],
+                            "properties": {
+                                "batch": {
+                                    "type": ["integer", "null"],
+                                    "description": "The batch's id; null when no item was valid",
+                                },
+                                "results": {
+                                    "type": "array",
+                                    "description": "One per item, in the order sent",
+                                    "items": _ref("BatchItemResult"),
+                                },
+                            },
+                        },
+                        "What became of each item",
+                    ),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an enterprise account"),
+                    **_error(
+                        422,
+                        "The body is not an object with an `applications` list, the list is "
+                        f"empty, or it has more than {BATCH_LIMIT} items (`fields.applications`); "
+                        "nothing is created",
+                    ),
+                },
+            }
+        },
         "/applications/{application_id}": {
             "get": {
                 "operationId": "getApplication",
@@ -586,7 +666,9 @@ SPEC: dict[str, Any] = {
                         422,
                         "Not complete: `fields` names each missing or wrong field "
                         "(`prevention_plan` when a work-resumption application has no such file; "
-                        "dates in the past or too far apart)",
+                        "dates in the past or too far apart; `plate` or `drivers.N.id_number` "
+                        "when the vehicle or a driver is already on another active or pending "
+                        "pass for overlapping days, naming it)",
                     ),
                 },
             }
@@ -645,7 +727,10 @@ SPEC: dict[str, Any] = {
                     **_error(
                         409,
                         "Already decided: the application is no longer in review or someone "
-                        "decided this step first; `error` is `already_decided`",
+                        "decided this step first; `error` is `already_decided`. Or, on the "
+                        "last step, `error` is `conflict`: another pass issued meanwhile holds "
+                        "the plate or a driver for overlapping days (`fields` names it); return "
+                        "or reject instead",
                     ),
                     **_error(
                         422,
@@ -1390,6 +1475,35 @@ SPEC: dict[str, Any] = {
                 Kind.WORK_RESUMPTION, WORK_RESUMPTION_IN, create=False
             ),
             "VehiclePassPatch": _fields_schema(Kind.VEHICLE_PASS, VEHICLE_PASS_IN, create=False),
+            "BatchItemResult": {
+                "type": "object",
+                "required": ["index", "id", "fields"],
+                "properties": {
+                    "index": {"type": "integer", "description": "The item's position, from 0"},
+                    "id": {
+                        "type": ["integer", "null"],
+                        "description": "The new draft's id; null when the item was refused",
+                    },
+                    "status": {
+                        "type": "string",
+                        "const": State.DRAFT.value,
+                        "description": "Only when the draft was created",
+                    },
+                    "error": {
+                        "type": "string",
+                        "const": "invalid",
+                        "description": "Only when the item was refused",
+                    },
+                    "message": {"type": "string", "description": "Only when refused"},
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "description": "Field → message, as for POST /applications (`plate`, "
+                        "`drivers.N.id_number` for conflicts, naming the other pass number, "
+                        "application id or item); empty when created",
+                    },
+                },
+            },
             "Token": {
                 "type": "object",
                 "required": ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"],

@@ -1,0 +1,299 @@
+"""One vehicle, one pass at a time; one driver, one vehicle at a time.
+
+Validity periods are inclusive ranges of calendar days: [from, until] and [from2, until2] overlap
+when from <= until2 and from2 <= until, so a renewal that starts the day after the old pass ends
+does not overlap it. What blocks a vehicle application:
+
+- an *active* pass (not revoked, not expired) for the same plate with overlapping days;
+- a *pending* application (in review or returned, any enterprise) for the same plate with
+  overlapping days;
+- a *draft* of the same enterprise for the same plate with overlapping days (its own duplicate;
+  another enterprise's draft blocks nobody);
+- the same, for each driver's ID number, on a *different* plate (a driver on the same vehicle's
+  renewal is fine).
+
+The pass an application renews is never in the way: it is superseded when the renewal is issued.
+Queries go through the plate and ID-number indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from permits import validators
+from permits.extensions import db
+from permits.models import Application, Driver, Kind, Pass, PassStatus
+from permits.services.errors import Conflict
+from permits.workflow import State
+
+#: States of an application that hold a plate and its drivers while a decision is awaited.
+PENDING = (State.IN_REVIEW, State.RETURNED)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _plate(value: Any) -> str | None:
+    if isinstance(value, str) and validators.is_plate(value):
+        return validators.normalize_plate(value)
+    return None
+
+
+def _driver_ids(value: Any) -> list[tuple[int, str]]:
+    """(position in the list, normalised ID number) of each driver with a valid ID number."""
+    found: list[tuple[int, str]] = []
+    if not isinstance(value, list):
+        return found
+    for i, driver in enumerate(value):
+        raw = driver.get("id_number") if isinstance(driver, Mapping) else None
+        id_number = validators.normalize_id_number(str(raw or ""))
+        if raw and validators.id_number_problem(id_number) is None:
+            found.append((i, id_number))
+    return found
+
+
+def _pending_or_own_draft(enterprise_id: int | None) -> ColumnElement[bool]:
+    pending = Application.status.in_(PENDING)
+    if enterprise_id is None:
+        return pending
+    return or_(
+        pending, and_(Application.status == State.DRAFT, Application.enterprise_id == enterprise_id)
+    )
+
+
+def values_of(application: Application) -> dict[str, Any]:
+    """What `conflicts` reads, from an application as it stands."""
+    return {
+        "plate": application.plate,
+        "drivers": [{"id_number": d.id_number} for d in application.drivers],
+        "valid_from": application.valid_from,
+        "valid_until": application.valid_until,
+    }
+
+
+def conflicts(
+    fields: Mapping[str, Any],
+    *,
+    now: datetime,
+    enterprise_id: int | None = None,
+    exclude_application_id: int | None = None,
+    renewal_of_id: int | None = None,
+    include_pending: bool = True,
+) -> dict[str, str]:
+    """Field → message for a vehicle application's plate and drivers that are taken for
+    overlapping days; each message names the other pass number or application id.
+
+    `fields` holds the application's values (raw or cleaned: plate, drivers, valid_from,
+    valid_until); without both dates nothing can overlap yet. `enterprise_id` makes that
+    enterprise's own drafts count; `include_pending=False` looks at issued passes only (the
+    last approval).
+    """
+    start, end = _as_date(fields.get("valid_from")), _as_date(fields.get("valid_until"))
+    if start is None or end is None or end < start:
+        return {}
+    plate = _plate(fields.get("plate"))
+    drivers = _driver_ids(fields.get("drivers"))
+    problems: dict[str, str] = {}
+    live_pass = and_(
+        Pass.kind == Kind.VEHICLE_PASS,
+        Pass.status == PassStatus.ACTIVE,
+        Pass.expires_at > now,
+        Pass.valid_from <= end,
+        Pass.valid_until >= start,
+    )
+    if renewal_of_id is not None:
+        live_pass = and_(live_pass, Pass.id != renewal_of_id)
+    other_application = and_(
+        Application.kind == Kind.VEHICLE_PASS,
+        _pending_or_own_draft(enterprise_id),
+        Application.valid_from <= end,
+        Application.valid_until >= start,
+    )
+    if exclude_application_id is not None:
+        other_application = and_(other_application, Application.id != exclude_application_id)
+
+    if plate is not None:
+        message = _plate_conflict(plate, live_pass, other_application, include_pending)
+        if message:
+            problems["plate"] = message
+    if drivers:
+        ids = [id_number for _i, id_number in drivers]
+        taken = _drivers_taken(ids, plate, live_pass, other_application, include_pending)
+        for i, id_number in drivers:
+            if id_number in taken:
+                problems[f"drivers.{i}.id_number"] = taken[id_number]
+    return problems
+
+
+def _plate_conflict(
+    plate: str,
+    live_pass: ColumnElement[bool],
+    other_application: ColumnElement[bool],
+    include_pending: bool,
+) -> str | None:
+    issued = db.session.execute(
+        select(Pass.number, Pass.valid_from, Pass.valid_until)
+        .where(Pass.plate == plate, live_pass)
+        .order_by(Pass.valid_from)
+        .limit(1)
+    ).first()
+    if issued is not None:
+        return str(
+            _l(
+                "This vehicle already holds pass %(number)s, valid %(start)s to %(end)s; "
+                "the dates overlap.",
+                number=issued.number,
+                start=issued.valid_from.isoformat(),
+                end=issued.valid_until.isoformat(),
+            )
+        )
+    if not include_pending:
+        return None
+    pending = db.session.execute(
+        select(Application.id, Application.valid_from, Application.valid_until)
+        .where(Application.plate == plate, other_application)
+        .order_by(Application.id)
+        .limit(1)
+    ).first()
+    if pending is not None:
+        return str(
+            _l(
+                "This vehicle is already in application %(id)s, for %(start)s to %(end)s; "
+                "the dates overlap.",
+                id=pending.id,
+                start=pending.valid_from.isoformat(),
+                end=pending.valid_until.isoformat(),
+            )
+        )
+    return None
+
+
+def _drivers_taken(
+    ids: list[str],
+    plate: str | None,
+    live_pass: ColumnElement[bool],
+    other_application: ColumnElement[bool],
+    include_pending: bool,
+) -> dict[str, str]:
+    """ID number → message, for drivers already on another vehicle for overlapping days."""
+    taken: dict[str, str] = {}
+    query = (
+        select(Driver.id_number, Pass.number)
+        .join(Pass, Pass.application_id == Driver.application_id)
+        .where(Driver.id_number.in_(ids), live_pass)
+        .order_by(Pass.id)
+    )
+    if plate is not None:
+        query = query.where(Pass.plate != plate)
+    for id_number, number in db.session.execute(query):
+        taken.setdefault(
+            id_number,
+            str(
+                _l(
+                    "This driver is already on pass %(number)s of another vehicle for "
+                    "overlapping dates.",
+                    number=number,
+                )
+            ),
+        )
+    if not include_pending:
+        return taken
+    pending = (
+        select(Driver.id_number, Application.id)
+        .join(Application, Application.id == Driver.application_id)
+        .where(Driver.id_number.in_(ids), other_application)
+        .order_by(Application.id)
+    )
+    if plate is not None:
+        pending = pending.where(or_(Application.plate.is_(None), Application.plate != plate))
+    for id_number, application_id in db.session.execute(pending):
+        taken.setdefault(
+            id_number,
+            str(
+                _l(
+                    "This driver is already on application %(id)s of another vehicle for "
+                    "overlapping dates.",
+                    id=application_id,
+                )
+            ),
+        )
+    return taken
+
+
+def batch_conflicts(
+    rows: Sequence[Mapping[str, Any] | None], labels: Sequence[str] | None = None
+) -> list[dict[str, str]]:
+    """Within one batch: field → message per row, naming the earlier row with the same plate,
+    or a driver on another plate, for overlapping days. A None row (one that failed its own
+    validation) is skipped; `labels` names the rows in messages (default: "item <index>")."""
+    found: list[dict[str, str]] = [{} for _ in rows]
+    seen: list[tuple[int, str | None, list[str], date, date]] = []
+    for index, row in enumerate(rows):
+        if row is None:
+            continue
+        start, end = _as_date(row.get("valid_from")), _as_date(row.get("valid_until"))
+        if start is None or end is None or end < start:
+            continue
+        plate = _plate(row.get("plate"))
+        drivers = _driver_ids(row.get("drivers"))
+        for earlier, other_plate, other_ids, other_start, other_end in seen:
+            if not (other_start <= end and start <= other_end):
+                continue
+            name = labels[earlier] if labels is not None else str(_l("item %(n)d", n=earlier))
+            if plate is not None and plate == other_plate and "plate" not in found[index]:
+                found[index]["plate"] = str(
+                    _l(
+                        "The same vehicle is in %(other)s of this batch, for overlapping dates.",
+                        other=name,
+                    )
+                )
+            if plate is not None and plate == other_plate:
+                continue
+            for i, id_number in drivers:
+                key = f"drivers.{i}.id_number"
+                if id_number in other_ids and key not in found[index]:
+                    found[index][key] = str(
+                        _l(
+                            "This driver is also on another vehicle in %(other)s of this batch, "
+                            "for overlapping dates.",
+                            other=name,
+                        )
+                    )
+        seen.append((index, plate, [d for _i, d in drivers], start, end))
+    return found
+
+
+def check_before_issue(application: Application, *, now: datetime) -> None:
+    """The last approval of a vehicle pass is refused while another live pass holds its plate
+    or a driver for overlapping days (two applications that were in review at once)."""
+    if application.kind is not Kind.VEHICLE_PASS:
+        return
+    taken = conflicts(
+        values_of(application),
+        now=now,
+        renewal_of_id=application.renewal_of_id,
+        include_pending=False,
+    )
+    if taken:
+        raise Conflict(
+            _l(
+                "No pass can be issued: %(problem)s Return or reject this application.",
+                problem=next(iter(taken.values())),
+            ),
+            taken,
+        )
