@@ -244,6 +244,17 @@ def _date_text(text: str) -> str:
     return text
 
 
+NUMBER_ID_MESSAGE = _l(
+    "The spreadsheet stored this ID number as a number and lost its last digits: format the "
+    "column as text and type the number again."
+)
+
+
+def _lost_digits(value: Any) -> bool:
+    """A float this large held more digits than a float keeps (Excel keeps 15)."""
+    return isinstance(value, float) and abs(value) >= 1e15
+
+
 def _normalise(cells: dict[str, str]) -> dict[str, str]:
     out = {}
     for key, text in cells.items():
@@ -348,7 +359,11 @@ def read_rows(content: bytes) -> list[Row]:
                     )
                 },
             )
-        rows.append(Row(number=number, cells=_normalise(cells)))
+        row = Row(number=number, cells=_normalise(cells))
+        for i, key in keys.items():
+            if key.endswith("_id_number") and i < len(values) and _lost_digits(values[i]):
+                row.problems[key] = str(NUMBER_ID_MESSAGE)
+        rows.append(row)
     if keys is None:
         raise ValidationFailed(_l("The file is empty."), {"file": _l("The file has no rows.")})
     if not rows:
