@@ -34,7 +34,8 @@ from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
 from permits.services import applications, notifications, workflows
 from permits.services.errors import NotAllowed, NotFound, StorageFailed, ValidationFailed
-from permits.workflow import Action, State, next_state
+from permits.services.state import move_new
+from permits.workflow import Action
 
 log = logging.getLogger(__name__)
 
@@ -648,22 +649,27 @@ def _store_submitted(
     """
     flow = workflows.current_workflow(Kind.VEHICLE_PASS)
     first = workflows.step_at(flow, 1)
-    status = next_state(State.DRAFT, Action.SUBMIT)
     waiting: dict[workflows.Signer, int] = {}
     for application in prepared:
         signer = workflows.signer(first, application)
         waiting[signer] = waiting.get(signer, 0) + 1
-        application.status = status
-        application.workflow_id = flow.id
-        application.round = 1
-        application.current_step = 1
-        application.current_department_code = signer.department_code
-        application.current_scope = signer.scope
-        application.step_entered_at = now
-        application.step_due_at = now + timedelta(hours=first.sla_hours)
-        application.escalation_level = 0
-        application.submitted_at = now
-        application.batch_id = batch.id
+        move_new(
+            application,
+            Action.SUBMIT,
+            now=now,
+            values={
+                "workflow_id": flow.id,
+                "round": 1,
+                "current_step": 1,
+                "current_department_code": signer.department_code,
+                "current_scope": signer.scope,
+                "step_entered_at": now,
+                "step_due_at": now + timedelta(hours=first.sla_hours),
+                "escalation_level": 0,
+                "submitted_at": now,
+                "batch_id": batch.id,
+            },
+        )
     db.session.add_all(prepared)
     db.session.flush()
     db.session.add_all(
