@@ -58,6 +58,9 @@ class Defaults:
     MAX_DRIVERS = 3
     #: Where attachments are stored (outside static/); empty means instance/uploads.
     UPLOAD_DIR = ""
+    #: Vehicles per uploaded spreadsheet; a longer file is refused with a message (the whole
+    #: file is checked and stored in one request: see docs/performance.md for the time it takes).
+    BULK_MAX_ROWS = 5000
 
     #: Where the signing keys live (mode 0600); empty means instance/keys.
     KEYS_DIR = ""

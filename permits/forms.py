@@ -451,3 +451,13 @@ class ExportFilterForm(FlaskForm):
             raise ValidationError(_l("The end comes before the start."))
         if (end - start).days >= 366:
             raise ValidationError(_l("At most %(n)d days.", n=366))
+
+
+class BulkUploadForm(FlaskForm):
+    """A filled vehicle template (XLSX or CSV); the services read and check it."""
+
+    file = FileField(
+        _l("Filled template (XLSX or CSV)"),
+        description=_l("One row per vehicle, as in the template; the example row is skipped."),
+        render_kw={"accept": ".xlsx,.csv,text/csv"},
+    )

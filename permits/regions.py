@@ -44,4 +44,10 @@ def districts(city_code: str) -> list[Division]:
 
 
 def is_district_of(code: str, city_code: str) -> bool:
-    return any(d.code == code for d in districts(city_code))
+    return code in _district_codes(city_code)
+
+
+@cache
+def _district_codes(city_code: str) -> frozenset[str]:
+    """Asked once per row of an uploaded file: worth remembering."""
+    return frozenset(d.code for d in districts(city_code))

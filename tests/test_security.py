@@ -294,6 +294,8 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
         "mass_id": 1,
         "enterprise_id": owner.enterprise_id,
         "user_id": owner.id,
+        "fmt": "csv",
+        "key": "0" * 32,  # a bulk upload nobody made: 404, and nothing written
     }
     paths = get_routes(app, values)
     roles = [

@@ -383,6 +383,36 @@ def create_draft(
     return application
 
 
+def prepare_new(
+    actor: User, kind: Kind, data: Mapping[str, Any], *, now: datetime
+) -> tuple[Application, dict[str, str]]:
+    """A new application filled from these fields, not stored, with what create_draft and then
+    submit would refuse in them, by field (none: it can be stored and submitted as it is).
+
+    A spreadsheet's rows are checked with it before the enterprise chooses to submit them.
+    """
+    assert actor.enterprise is not None
+    application = Application(  # transient: the caller adds it to the session, or drops it
+        kind=kind,
+        enterprise_id=actor.enterprise.id,
+        created_by_id=actor.id,
+        status=State.DRAFT,
+        round=0,
+        district=actor.enterprise.district,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        _validate_and_apply(application, data, now=now)
+    except ValidationFailed as exc:
+        return application, {name: str(message) for name, message in exc.fields.items()}
+    problems = missing_fields(application)
+    _check_dates(application, problems, now=now)
+    if application.kind is Kind.VEHICLE_PASS:
+        _route_vehicle(application, problems)
+    return application, problems
+
+
 def update_draft(
     actor: User, application: Application, data: Mapping[str, Any], *, now: datetime
 ) -> None:

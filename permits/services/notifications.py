@@ -45,6 +45,14 @@ MESSAGES = {
     "enterprise_reinstated": _l(
         "The suspension of %(enterprise)s is lifted; its passes are valid again."
     ),
+    "batch_submitted": _l(
+        "%(count)s vehicle applications from the file %(filename)s were submitted as batch "
+        "#%(batch)s."
+    ),
+    "batch_waiting": _l(
+        "Batch #%(batch)s from %(enterprise)s: %(count)s vehicle applications wait for your "
+        "decision."
+    ),
     "overdue": _l(
         "Application %(number)s is overdue at step %(step)s (%(department)s): please decide it."
     ),

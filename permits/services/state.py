@@ -55,3 +55,14 @@ def move(
     for name, value in changes.items():
         set_committed_value(application, name, value)
     return target
+
+
+def move_new(
+    application: Application, action: Action, *, now: datetime, values: dict[str, Any]
+) -> State:
+    """`move` for an application not stored yet (a batch about to be inserted in bulk): the same
+    table decides, and no other request can have moved a row that does not exist."""
+    target = workflow.next_state(application.status, action)
+    for name, value in {"status": target, "updated_at": now, **values}.items():
+        setattr(application, name, value)
+    return target
