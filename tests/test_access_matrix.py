@@ -35,7 +35,7 @@ from permits.models import (
     User,
     utcnow,
 )
-from permits.services import accounts, enterprises, revocations, workflows
+from permits.services import accounts, bulk, enterprises, revocations, workflows
 from tests.api_helpers import Api, token_for
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
@@ -49,6 +49,7 @@ from tests.factories import (
     make_pass,
     make_uscc,
     make_user,
+    service_today,
     vehicle_fields,
     work_fields,
 )
@@ -104,6 +105,13 @@ ACCESS: dict[str, str] = {
     "POST applications.upload":              "L o F F F F",
     "POST applications.submit":              "L o F F F F",
     "POST applications.withdraw":            "L o F F F F",
+    "GET bulk.start":                        "L o F F F F",
+    "GET bulk.template":                     "L o F F F F",
+    "GET bulk.codes":                        "L o F F F F",
+    "POST bulk.upload":                      "L o F F F F",
+    "GET bulk.result":                       "L o F F F F",
+    "GET bulk.corrected":                    "L o F F F F",
+    "POST bulk.submit":                      "L o F F F F",
     "GET applications.download":             "L o o N o o",
     "GET review.queue":                      "L F o F F F",
     "POST review.decide":                    "L F o F F F",
@@ -169,6 +177,7 @@ ACCESS: dict[str, str] = {
     "DELETE api.revoke_token":               "L o o o o o",
     "GET api.list_applications":             "L o o F o o",
     "POST api.create_application":           "L o F F F F",
+    "POST api.create_batch":                 "L o F F F F",
     "GET api.get_application":               "L o o N o o",
     "PATCH api.update_application":          "L o F F F F",
     "POST api.add_attachment":               "L o F F F F",
@@ -358,6 +367,14 @@ class World:
         db.session.commit()
         return mass
 
+    @cached_property
+    def upload_key(self) -> str:
+        """A spreadsheet the enterprise uploaded (one good row), waiting to be submitted."""
+        owner = self.people.enterprise
+        key = bulk.keep_upload(owner, "fleet.csv", _fleet_csv(), now=utcnow())
+        db.session.commit()
+        return key
+
     def token_of(self, user: User | None) -> int:
         owner = self.people.enterprise if self.foreign or user is None else user
         token, _plain = accounts.issue_api_token(owner, "t", now=utcnow())
@@ -411,6 +428,10 @@ def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
             values[name] = world.mass.id
         elif name == "kind":
             values[name] = "vehicle_pass"
+        elif name == "fmt":
+            values[name] = "csv"
+        elif name == "key":
+            values[name] = world.upload_key
         elif name == "filename":
             values[name] = "css/app.css"
         else:
@@ -438,6 +459,29 @@ def _plan() -> Body:
         return {"data": data, "content_type": "multipart/form-data"}
 
     return body
+
+
+def _fleet_csv() -> bytes:
+    """The upload template with one good vehicle row."""
+    from permits.services.bulk import columns, template_csv
+
+    template = template_csv(service_today()).decode("utf-8-sig").splitlines()
+    keys = [key for key, _ in columns(bulk.max_drivers())]
+    fields = vehicle_fields()
+    driver = fields["drivers"][0]
+    row = {**{k: str(v) for k, v in fields.items() if k != "drivers"}}
+    row.update(
+        driver1_name=driver["name"],
+        driver1_id_number=driver["id_number"],
+        driver1_phone=driver["phone"],
+    )
+    line = ",".join(row.get(key, "") for key in keys)
+    return ("\n".join([template[0], line]) + "\n").encode("utf-8")
+
+
+def _fleet_upload(world: World, caller: User | None) -> dict[str, Any]:
+    data = {"file": (BytesIO(_fleet_csv()), "fleet.csv")}
+    return {"data": data, "content_type": "multipart/form-data"}
 
 
 def _login(world: World, caller: User | None) -> dict[str, Any]:
@@ -519,6 +563,10 @@ BODIES: dict[str, Body] = {
     "POST admin.mass_revocation_preview": _form(district=PUDONG),
     "POST admin.mass_revocation_ask": _form(district=PUDONG, reason="Forged documents."),
     "POST api.create_application": _json(kind="vehicle_pass", **vehicle_fields()),
+    "POST api.create_batch": lambda world, caller: _json(
+        applications=[{"kind": "vehicle_pass", **vehicle_fields()}]
+    )(world, caller),
+    "POST bulk.upload": _fleet_upload,
     "PATCH api.update_application": _json(staff_on_site=12),
     "POST api.add_attachment": _plan(),
     "POST api.decide_application": _json(decision="approve"),
@@ -627,7 +675,7 @@ def test_each_caller_gets_what_the_table_says(app: Flask, row: str) -> None:
 
 XUHUI = "310104"
 #: The parameters that name one object of one owner.
-OBJECT_IDS = {"application_id", "attachment_id", "number", "token_id"}
+OBJECT_IDS = {"application_id", "attachment_id", "number", "token_id", "key"}
 
 
 def rows_naming_objects(app: Flask) -> list[str]:

@@ -19,7 +19,14 @@ from permits.models import Application, ApplicationBatch, Notification, Role
 from permits.services.bulk import columns
 from permits.workflow import State
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, make_approver, make_id_number, make_user, service_today
+from tests.factories import (
+    PASSWORD,
+    make_approver,
+    make_id_number,
+    make_pass,
+    make_user,
+    service_today,
+)
 
 HEADERS = [header for _, header in columns(3)]
 
@@ -256,7 +263,7 @@ def test_one_plate_or_driver_twice_in_the_file_is_flagged_on_the_later_row(app: 
     ]
     page = client.get(upload(client, xlsx(rows)).headers["Location"]).get_data(as_text=True)
     assert problems_on(page) == [(3, "车牌号 plate"), (4, "驾驶员1身份证号 driver1_id")]
-    assert "also on row 2" in page
+    assert "row 2 of this batch" in page
 
 
 def test_approvers_are_told_once_per_batch_not_once_per_vehicle(app: Flask) -> None:
@@ -296,3 +303,19 @@ def test_an_upload_is_invisible_to_another_enterprise(app: Flask) -> None:
 def test_only_enterprise_users_reach_the_bulk_pages(app: Flask) -> None:
     client = browser(app, make_approver("commerce", "310115"))
     assert client.get("/applications/bulk/").status_code == 403
+
+
+def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: Flask) -> None:
+    """The logistics firm's spreadsheet: one truck already has a pass, and one driver is on
+    another company's truck for the same days; exactly those two rows are flagged."""
+    owner = make_user(Role.ENTERPRISE)
+    held = make_pass(plate="沪A00003")
+    other = make_pass(plate="沪D55555")
+    busy_driver = other.application.drivers[0].id_number
+    client = browser(app, owner)
+    rows = [vehicle(n) for n in range(1, 41)]
+    rows[4]["driver1_id_number"] = busy_driver  # row 6 of the sheet
+    page = client.get(upload(client, xlsx(rows)).headers["Location"]).get_data(as_text=True)
+    assert problems_on(page) == [(4, "车牌号 plate"), (6, "驾驶员1身份证号 driver1_id")]
+    assert held.number in page and other.number in page
+    assert "38 of 40 rows can be submitted" in page

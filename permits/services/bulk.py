@@ -33,6 +33,7 @@ from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
 from permits.services import applications, notifications, workflows
+from permits.services.conflicts import batch_conflicts
 from permits.services.errors import NotAllowed, NotFound, StorageFailed, ValidationFailed
 from permits.services.state import move_new
 from permits.workflow import Action
@@ -409,9 +410,9 @@ def check_rows(actor: User, rows: list[Row], *, now: datetime) -> None:
         )
         for name, message in problems.items():
             row.problems.setdefault(_column_of(name), message)
+    # Conflicts with passes and applications already stored come with prepare_new (the single
+    # form's check); the file's own repeats are checked here.
     _check_repeats(rows)
-    # The conflicts with passes and applications already stored (issue #9 item 2) are checked
-    # here once the conflict service lands: one call, its messages joined to row.problems.
 
 
 def _dates_of(row: Row) -> tuple[date, date] | None:
@@ -424,38 +425,13 @@ def _dates_of(row: Row) -> tuple[date, date] | None:
 
 
 def _check_repeats(rows: list[Row]) -> None:
-    seen: dict[tuple[str, str], list[tuple[Row, tuple[date, date]]]] = {}
-    from permits.validators import normalize_id_number, normalize_plate
-
-    for row in rows:
-        span = _dates_of(row)
-        if span is None:
-            continue
-        keys = [("plate", normalize_plate(row.cells.get("plate", "")))]
-        keys += [
-            (f"driver{i}_id_number", normalize_id_number(row.cells.get(f"driver{i}_id_number", "")))
-            for i in range(1, max_drivers() + 1)
-        ]
-        for column, value in keys:
-            if not value:
-                continue
-            kind = "plate" if column == "plate" else "driver"
-            for other, other_span in seen.get((kind, value), []):
-                if span[0] <= other_span[1] and other_span[0] <= span[1]:
-                    message = (
-                        _l(
-                            "This plate is also in row %(n)d, for overlapping dates.",
-                            n=other.number,
-                        )
-                        if kind == "plate"
-                        else _l(
-                            "This driver is also on row %(n)d, for overlapping dates.",
-                            n=other.number,
-                        )
-                    )
-                    row.problems.setdefault(column, str(message))
-                    break
-            seen.setdefault((kind, value), []).append((row, span))
+    """One plate, or one driver on two vehicles, twice in the file for overlapping dates: the
+    later row names the earlier one (the same check as a batch sent through the API)."""
+    labels = [str(_l("row %(n)d", n=row.number)) for row in rows]
+    found = batch_conflicts([application_data(row) for row in rows], labels)
+    for row, problems in zip(rows, found, strict=True):
+        for name, message in problems.items():
+            row.problems.setdefault(_column_of(name), message)
 
 
 # --- the corrected file ----------------------------------------------------------------------
