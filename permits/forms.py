@@ -20,6 +20,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
@@ -451,3 +452,16 @@ class ExportFilterForm(FlaskForm):
             raise ValidationError(_l("The end comes before the start."))
         if (end - start).days >= 366:
             raise ValidationError(_l("At most %(n)d days.", n=366))
+
+
+# --- bulk decisions (issue #9) -------------------------------------------------------------
+
+
+class BulkDecisionForm(DecisionForm):
+    """One decision for the applications ticked on a queue or batch page."""
+
+    ids = SelectMultipleField(_l("Applications"), coerce=int, choices=[], validate_choice=False)
+    #: Every application listed on the page, for "select all" without JavaScript.
+    page_ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    all_on_page = BooleanField(_l("Select all on this page"))
+    next = HiddenField()

@@ -25,6 +25,7 @@ def protect_session_calls() -> None:
 from permits.views.api import (  # noqa: E402,F401 - registers the routes
     accounts,
     applications,
+    decisions,
     openapi,
     passes,
     stats,
