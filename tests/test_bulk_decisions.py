@@ -385,3 +385,20 @@ def test_the_batch_page_lists_only_what_waits_at_my_step(app: Flask) -> None:
 
     mine = browser(app, step_one).get(f"/review/batches/{batch_id}").get_data(as_text=True)
     assert f">#{ids[0]} ·" not in mine and f">#{ids[1]} ·" in mine
+
+
+def test_ids_that_no_application_can_have_are_reported_not_found(app: Flask) -> None:
+    (real,) = make_batch(1)
+    api = Api(app.test_client(), make_approver("commerce", "310115"))
+    answer = api.post(
+        "/applications/decisions", {"ids": [0, -5, 2**40, real, real], "decision": "approve"}
+    )
+    assert answer.status_code == 200
+    results = answer.get_json()["results"]
+    assert [(r["id"], r["result"]) for r in results] == [
+        (0, "error"),
+        (-5, "error"),
+        (2**40, "error"),
+        (real, "decided"),
+    ]
+    assert {r.get("error") for r in results[:3]} == {"not_found"}

@@ -24,6 +24,8 @@ from permits.workflow import Action, State
 
 #: The most applications one bulk decision may name (a page of a batch, or of the queue).
 MAX_BULK = 200
+#: The largest id a row can have (a 32-bit integer column).
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,10 @@ def _is_approver(user: User) -> bool:
 
 def load_applications(ids: Sequence[int]) -> dict[int, Application]:
     """The named applications that exist, by id (the caller then checks which it may see)."""
-    if not ids:
+    wanted = {i for i in ids if 0 < i <= MAX_ID}  # a number no row can have is simply not found
+    if not wanted:
         return {}
-    found = db.session.scalars(select(Application).where(Application.id.in_(set(ids))))
+    found = db.session.scalars(select(Application).where(Application.id.in_(wanted)))
     return {application.id: application for application in found}
 
 
