@@ -402,3 +402,11 @@ def test_ids_that_no_application_can_have_are_reported_not_found(app: Flask) -> 
         (real, "decided"),
     ]
     assert {r.get("error") for r in results[:3]} == {"not_found"}
+
+
+def test_a_batch_number_no_row_can_have_is_simply_not_found(app: Flask) -> None:
+    (real,) = make_batch(1)
+    client = browser(app, make_approver("commerce", "310115"))
+    assert client.get("/review/batches/99999999999999999999").status_code == 404
+    page = client.get(f"/review/batches/{batch_of(real)}?after=99999999999999999999")
+    assert page.status_code == 200 and f">#{real} ·" not in page.get_data(as_text=True)

@@ -162,11 +162,13 @@ def decide_many() -> Response | str:
 @roles_required(Role.APPROVER)
 def batch(batch_id: int) -> str:
     """A batch's applications at my step, a page at a time, with one decision for them all."""
-    found = db.session.get(ApplicationBatch, batch_id)
+    found = db.session.get(ApplicationBatch, batch_id) if batch_id <= batch_review.MAX_ID else None
     me = acting_user()
     if found is None or not batch_review.can_see_batch(me, found):
         abort(404)
     after = request.args.get("after", type=int)
+    if after is not None:
+        after = min(max(after, 0), batch_review.MAX_ID)
     page = batch_review.MAX_BULK
     items = batch_review.batch_at_my_step(me, found, after_id=after, limit=page + 1)
     return render_template(
