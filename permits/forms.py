@@ -20,6 +20,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
@@ -461,3 +462,16 @@ class BulkUploadForm(FlaskForm):
         description=_l("One row per vehicle, as in the template; the example row is skipped."),
         render_kw={"accept": ".xlsx,.csv,text/csv"},
     )
+
+
+# --- bulk decisions (issue #9) -------------------------------------------------------------
+
+
+class BulkDecisionForm(DecisionForm):
+    """One decision for the applications ticked on a queue or batch page."""
+
+    ids = SelectMultipleField(_l("Applications"), coerce=int, choices=[], validate_choice=False)
+    #: Every application listed on the page, for "select all" without JavaScript.
+    page_ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    all_on_page = BooleanField(_l("Select all on this page"))
+    next = HiddenField()

@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from permits.extensions import db
 from permits.models import (
     Application,
+    ApplicationBatch,
     Checkpoint,
     Department,
     Enterprise,
@@ -115,6 +116,8 @@ ACCESS: dict[str, str] = {
     "GET applications.download":             "L o o N o o",
     "GET review.queue":                      "L F o F F F",
     "POST review.decide":                    "L F o F F F",
+    "POST review.decide_many":               "L F o F F F",
+    "GET review.batch":                      "L F o F F F",
     # passes in the browser
     "GET passes.show":                       "L o o N o o",
     "GET passes.download":                   "L o o N o o",
@@ -185,6 +188,7 @@ ACCESS: dict[str, str] = {
     "POST api.submit_application":           "L o F F F F",
     "POST api.withdraw_application":         "L o F F F F",
     "POST api.decide_application":           "L F o F F F",
+    "POST api.decide_applications":          "L F o F F F",
     "GET api.get_pass":                      "L o o N o o",
     "GET api.get_pass_pdf":                  "L o o N o o",
     "POST api.revoke_pass":                  "L F o F o F",
@@ -368,6 +372,20 @@ class World:
         return mass
 
     @cached_property
+    def batch(self) -> ApplicationBatch:
+        """A batch holding the application at the approver's step."""
+        batch = ApplicationBatch(
+            enterprise_id=self.submitted.enterprise_id,
+            created_by_id=self.submitted.created_by_id,
+            source="api",
+        )
+        db.session.add(batch)
+        db.session.flush()
+        self.submitted.batch_id = batch.id
+        db.session.commit()
+        return batch
+
+    @cached_property
     def upload_key(self) -> str:
         """A spreadsheet the enterprise uploaded (one good row), waiting to be submitted."""
         owner = self.people.enterprise
@@ -428,6 +446,8 @@ def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
             values[name] = world.mass.id
         elif name == "kind":
             values[name] = "vehicle_pass"
+        elif name == "batch_id":
+            values[name] = world.batch.id
         elif name == "fmt":
             values[name] = "csv"
         elif name == "key":
@@ -548,6 +568,9 @@ BODIES: dict[str, Body] = {
     "POST applications.edit": _form(**{k: str(v) for k, v in work_fields().items()}),
     "POST applications.upload": _plan(),
     "POST review.decide": _form(decision="approve"),
+    "POST review.decide_many": lambda world, caller: _form(
+        ids=str(world.submitted.id), decision="approve"
+    )(world, caller),
     "POST passes.revoke": _form(reason="The truck was sold."),
     "POST admin.user_new": _new_user,
     "POST admin.enterprise_suspend": _form(reason="Outbreak on site."),
@@ -570,6 +593,9 @@ BODIES: dict[str, Body] = {
     "PATCH api.update_application": _json(staff_on_site=12),
     "POST api.add_attachment": _plan(),
     "POST api.decide_application": _json(decision="approve"),
+    "POST api.decide_applications": lambda world, caller: _json(
+        ids=[world.submitted.id], decision="approve"
+    )(world, caller),
     "POST api.revoke_pass": _json(reason="The truck was sold."),
     "POST api.verify": _verify,
     "POST api.upload_scans": _json(scans=[]),
@@ -675,7 +701,7 @@ def test_each_caller_gets_what_the_table_says(app: Flask, row: str) -> None:
 
 XUHUI = "310104"
 #: The parameters that name one object of one owner.
-OBJECT_IDS = {"application_id", "attachment_id", "number", "token_id", "key"}
+OBJECT_IDS = {"application_id", "attachment_id", "number", "token_id", "key", "batch_id"}
 
 
 def rows_naming_objects(app: Flask) -> list[str]:

@@ -292,6 +292,7 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
         "checkpoint_id": checkpoint.id,
         "department_id": department.id,
         "mass_id": 1,
+        "batch_id": 1,
         "enterprise_id": owner.enterprise_id,
         "user_id": owner.id,
         "fmt": "csv",

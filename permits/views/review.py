@@ -9,12 +9,12 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import DecisionForm
+from permits.forms import BulkDecisionForm, DecisionForm
 from permits.i18n import current_locale_name
-from permits.labels import CARGO_NAMES, KIND_NAMES
-from permits.models import CargoCategory, Kind, Role, utcnow
-from permits.permissions import acting_user, roles_required
-from permits.services import reviews
+from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices
+from permits.models import ApplicationBatch, CargoCategory, Kind, Role, utcnow
+from permits.permissions import acting_user, can_view_application, roles_required
+from permits.services import batch_review, reviews
 from permits.services.errors import DomainError, ValidationFailed
 from permits.views.applications import load_application
 
@@ -52,10 +52,16 @@ def queue() -> str:
     )
     more = reviews.encode_cursor(items[PAGE_SIZE - 1]) if len(items) > PAGE_SIZE else None
     locale = current_locale_name()
+    items = items[:PAGE_SIZE]
     return render_template(
         "review/queue.html",
-        items=items[:PAGE_SIZE],
+        items=items,
         more=more,
+        batches=batch_review.batch_summaries(
+            acting_user(), sorted({a.batch_id for a in items if a.batch_id is not None})
+        ),
+        bulk_form=bulk_decision_form(request.full_path.rstrip("?")),
+        max_bulk=batch_review.MAX_BULK,
         filters=filters,
         now=now,
         kinds=[SelectChoice(k.value, str(label)) for k, label in KIND_NAMES.items()],
@@ -95,3 +101,83 @@ def decide(application_id: int) -> Response:
         return redirect(url_for("applications.show", application_id=application_id))
     flash(_("Your decision is recorded."), "success")
     return redirect(url_for("review.queue"))
+
+
+# --- many at once: a page of the queue, or a batch ----------------------------------------
+
+
+def bulk_decision_form(back: str) -> BulkDecisionForm:
+    form = BulkDecisionForm(formdata=None, next=back)
+    form.reason_code.choices = reject_reason_choices()
+    return form
+
+
+def _back_to(target: str | None) -> str:
+    """Where a bulk decision came from: a page of /review/, nothing else."""
+    path = target or ""
+    if not path.startswith(url_for("review.queue")) or "\\" in path or "//" in path:
+        return url_for("review.queue")
+    return path
+
+
+@bp.post("/decisions")
+@roles_required(Role.APPROVER)
+def decide_many() -> Response | str:
+    """One decision for the ticked applications; each is decided on its own and reported."""
+    form = BulkDecisionForm()
+    back = _back_to(form.next.data)
+    if not form.validate_on_submit():
+        flash(_("The form had expired or was incomplete. Please try again."), "error")
+        return redirect(back)
+    me = acting_user()
+    chosen = (form.page_ids.data if form.all_on_page.data else form.ids.data) or []
+    try:
+        ids = batch_review.check_bulk_ids(chosen)
+        found = batch_review.load_applications(ids)
+        visible = {i: a for i, a in found.items() if can_view_application(me, a)}
+        outcomes = batch_review.decide_many(
+            me,
+            ids,
+            visible,
+            form.decision.data or "",
+            comment=form.comment.data or "",
+            reason_code=form.reason_code.data or None,
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for message in exc.fields.values():
+            flash(str(message), "error")
+        return redirect(back)
+    return render_template(
+        "review/bulk_result.html",
+        outcomes=outcomes,
+        applications=visible,
+        decided=sum(1 for o in outcomes if o.is_decided),
+        back=back,
+    )
+
+
+@bp.get("/batches/<int:batch_id>")
+@roles_required(Role.APPROVER)
+def batch(batch_id: int) -> str:
+    """A batch's applications at my step, a page at a time, with one decision for them all."""
+    found = db.session.get(ApplicationBatch, batch_id) if batch_id <= batch_review.MAX_ID else None
+    me = acting_user()
+    if found is None or not batch_review.can_see_batch(me, found):
+        abort(404)
+    after = request.args.get("after", type=int)
+    if after is not None:
+        after = min(max(after, 0), batch_review.MAX_ID)
+    page = batch_review.MAX_BULK
+    items = batch_review.batch_at_my_step(me, found, after_id=after, limit=page + 1)
+    return render_template(
+        "review/batch.html",
+        batch=found,
+        summary=batch_review.batch_summaries(me, [found.id]).get(found.id),
+        items=items[:page],
+        more=items[page - 1].id if len(items) > page else None,
+        bulk_form=bulk_decision_form(request.full_path.rstrip("?")),
+        max_bulk=batch_review.MAX_BULK,
+        now=utcnow(),
+    )

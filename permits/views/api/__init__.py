@@ -26,6 +26,7 @@ from permits.views.api import (  # noqa: E402,F401 - registers the routes
     accounts,
     applications,
     batches,
+    decisions,
     openapi,
     passes,
     stats,

@@ -15,6 +15,7 @@ from permits.models import CargoCategory, Kind, VehicleType
 from permits.passes.token import Result
 from permits.permissions import public
 from permits.services.applications import ATTACHMENT_PURPOSES, FILE_SIGNATURES
+from permits.services.batch_review import MAX_BULK
 from permits.services.batches import BATCH_LIMIT
 from permits.services.reviews import REJECT_REASONS
 from permits.views.api import bp
@@ -741,6 +742,40 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/applications/decisions": {
+            "post": {
+                "operationId": "decideApplications",
+                "summary": "One decision for many applications (a batch, or a page of the queue)",
+                "description": (
+                    f"At most {MAX_BULK} ids (repeated ids count once). Each application is "
+                    "decided on its own, exactly as by `decideApplication` (state checks, "
+                    "separation of duties, the pass issued on the last step, each decision "
+                    "recorded and audited): one that cannot be decided is reported in its "
+                    "result and does not undo the others. Ids the caller may not see are "
+                    "reported as `not_found`. A wrong `decision`, `comment` or `reason_code` "
+                    "is the same for every id and refuses the whole call (422)."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("BulkDecisionRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        _ref("BulkDecisionResults"),
+                        "One result per distinct id, in the order given",
+                    ),
+                    **_error(400, "The CSRF token of a session call is missing or wrong"),
+                    **_errors(401),
+                    **_error(403, "Not an approver"),
+                    **_error(
+                        422,
+                        f"`ids` is not a list of 1 to {MAX_BULK} numbers; `decision` is not "
+                        "approve, return or reject; `comment` is missing (a return or reject "
+                        "needs one) or longer than 2000 characters; `reason_code` is not listed",
+                    ),
+                },
+            }
+        },
         "/passes/{number}": {
             "get": {
                 "operationId": "getPass",
@@ -1450,6 +1485,65 @@ SPEC: dict[str, Any] = {
                         "description": "Coded reason of a rejection (`other` when omitted); "
                         "ignored for approve and return",
                     },
+                },
+            },
+            "BulkDecisionRequest": {
+                "type": "object",
+                "required": ["ids", "decision"],
+                "properties": {
+                    "ids": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "minItems": 1,
+                        "maxItems": MAX_BULK,
+                        "description": "The applications to decide",
+                    },
+                    "decision": {"type": "string", "enum": DECISION_ACTIONS},
+                    "comment": {
+                        "type": "string",
+                        "maxLength": 2000,
+                        "description": "Required to return or reject; the same for every one",
+                    },
+                    "reason_code": {
+                        "type": ["string", "null"],
+                        "enum": [*REASON_CODES, None],
+                        "description": "Coded reason of a rejection (`other` when omitted)",
+                    },
+                },
+            },
+            "BulkDecisionResults": {
+                "type": "object",
+                "required": ["results", "decided", "refused"],
+                "properties": {
+                    "results": {"type": "array", "items": _ref("BulkDecisionResult")},
+                    "decided": {"type": "integer", "minimum": 0},
+                    "refused": {"type": "integer", "minimum": 0},
+                },
+            },
+            "BulkDecisionResult": {
+                "type": "object",
+                "required": ["id", "result"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "result": {"type": "string", "enum": ["decided", "error"]},
+                    "decision": {
+                        **_ref("Decision"),
+                        "description": "When decided: the decision recorded",
+                    },
+                    "application": {
+                        **_ref("ApplicationSummary"),
+                        "description": "When decided: the application after it",
+                    },
+                    "error": {
+                        "type": "string",
+                        "description": "When not decided: `already_decided` (someone decided "
+                        "first, or it is no longer in review), `forbidden` (not at the caller's "
+                        "department's step, or the caller signed another step of it), "
+                        "`not_found` (no such application, or the caller may not see it), or "
+                        "another error code",
+                        "examples": ["already_decided", "forbidden", "not_found"],
+                    },
+                    "message": {"type": "string", "description": "When not decided: why"},
                 },
             },
             "ApplicationCreate": {
