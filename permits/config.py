@@ -22,6 +22,10 @@ class Defaults:
     SECRET_KEY = DEV_SECRET_KEY
     #: SQLAlchemy URL; empty means SQLite in the instance folder.
     DATABASE_URL = ""
+    #: A read replica of DATABASE_URL for the verify hot read and the dashboard's figures;
+    #: empty reads everything from the primary. A revocation reaches checkpoints after the
+    #: replica's lag (see docs/deployment.md).
+    READ_DATABASE_URL = ""
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
 
     TIMEZONE = "Asia/Shanghai"
@@ -108,6 +112,10 @@ class Defaults:
     PDF_LIMIT = "30 per minute"
 
 
+#: The Flask-SQLAlchemy bind of READ_DATABASE_URL (see database.read_engine).
+READ_BIND = "read"
+
+
 class ConfigurationRefused(RuntimeError):
     """The settings are not safe to serve with (e.g. no real SECRET_KEY in production)."""
 
@@ -127,6 +135,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 TEXT_SETTINGS = (
     "SECRET_KEY",
     "DATABASE_URL",
+    "READ_DATABASE_URL",
     "CITY_CODE",
     "TIMEZONE",
     "RATELIMIT_STORAGE_URL",
@@ -151,10 +160,13 @@ def _derive(app: Flask) -> None:
     if not url:
         os.makedirs(app.instance_path, exist_ok=True)
         url = "sqlite:///" + str(Path(app.instance_path) / "permits.sqlite3")
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        # A bare PostgreSQL URL would pick psycopg2, which we do not install.
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    cfg["SQLALCHEMY_DATABASE_URI"] = _with_our_driver(url)
+    if cfg["READ_DATABASE_URL"]:
+        # A bind of its own: Flask-SQLAlchemy makes (and disposes of) the engine; no model is
+        # mapped to it, so migrations and sessions stay on the primary.
+        binds = dict(cfg.get("SQLALCHEMY_BINDS") or {})
+        binds[READ_BIND] = _with_our_driver(cfg["READ_DATABASE_URL"])
+        cfg["SQLALCHEMY_BINDS"] = binds
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
     cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
@@ -167,6 +179,13 @@ def _derive(app: Flask) -> None:
         cfg["REMEMBER_COOKIE_SECURE"] = True
         cfg["REMEMBER_COOKIE_NAME"] = "__Host-remember_token"
         cfg["PREFERRED_URL_SCHEME"] = "https"
+
+
+def _with_our_driver(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # A bare PostgreSQL URL would pick psycopg2, which we do not install.
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def _refuse_insecure(app: Flask) -> None:

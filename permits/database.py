@@ -9,7 +9,8 @@ that readers never queue behind writers; WAL lets them read while a writer works
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -88,6 +89,30 @@ def commit_or_roll_back(response: Response) -> Response:
     else:
         db.session.rollback()
     return response
+
+
+def read_engine() -> Engine:
+    """The engine of the read replica (READ_DATABASE_URL), else the primary's. Only reads that
+    may lag behind the primary by the replication delay belong here: the verify hot read and
+    the dashboard's figures."""
+    from permits.config import READ_BIND
+    from permits.extensions import db
+
+    return db.engines.get(READ_BIND) or db.engine
+
+
+@contextmanager
+def reading() -> Iterator[Session | scoped_session[Any]]:
+    """A session for replica reads: its own, on the replica, closed afterwards; without a
+    replica the request's own session, so that the reads see what this request wrote."""
+    from permits.extensions import db
+
+    engine = read_engine()
+    if engine is db.engine:
+        yield db.session
+        return
+    with Session(engine) as session:
+        yield session
 
 
 #: The largest id an INTEGER primary key holds on both databases (PostgreSQL's is 32 bits).

@@ -12,10 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from permits import audit
+from permits.database import reading
 from permits.extensions import db
 from permits.models import (
     Application,
@@ -51,6 +52,9 @@ PROBLEMS_SHOWN = 10
 EXAMPLES_PER_PROBLEM = 3
 #: An export covers at most this many days.
 MAX_EXPORT_DAYS = 366
+
+#: Where the figures are read from: the replica's own session, or the request's.
+Reader = Session | scoped_session[Any]
 
 # Long runs of digits (phone and ID numbers) are cut from example comments.
 _PERSONAL_NUMBER = re.compile(r"[0-9][0-9 \-]{5,}[0-9Xx]")
@@ -119,21 +123,27 @@ class Figures:
 
 
 def figures(now: datetime, *, zone: ZoneInfo) -> Figures:
-    """Every supervision figure at `now`; days are calendar days in the service's time zone."""
-    overdue_counts = _overdue_counts(now)
-    scan_hours, scans, verdicts = _scans(now)
-    passes = _passes(now)
-    by_state, by_kind = _by_state_and_kind()
+    """Every supervision figure at `now`; days are calendar days in the service's time zone.
+    Read from the replica when there is one (READ_DATABASE_URL): figures may lag by its delay."""
+    with reading() as session:
+        return _figures(session, now, zone)
+
+
+def _figures(session: Reader, now: datetime, zone: ZoneInfo) -> Figures:
+    overdue_counts = _overdue_counts(session, now)
+    scan_hours, scans, verdicts = _scans(session, now)
+    passes = _passes(session, now)
+    by_state, by_kind = _by_state_and_kind(session)
     return Figures(
         generated_at=now,
         by_state=by_state,
         by_kind=by_kind,
-        by_district=_count_by(Application.district),
-        per_day=_per_day(now, zone),
-        steps=step_times(now),
+        by_district=_count_by(session, Application.district),
+        per_day=_per_day(session, now, zone),
+        steps=step_times(now, session=session),
         overdue_total=sum(d.count for d in overdue_counts),
         overdue=overdue_counts,
-        common_problems=common_problems(now),
+        common_problems=common_problems(now, session=session),
         passes_issued=passes["issued"],
         passes_active=passes["active"],
         passes_revoked=passes["revoked"],
@@ -141,7 +151,7 @@ def figures(now: datetime, *, zone: ZoneInfo) -> Figures:
         scan_hours=scan_hours,
         scans=scans,
         verdicts=verdicts,
-        anomalies=db.session.scalar(
+        anomalies=session.scalar(
             select(func.count())
             .select_from(ScanEvent)
             .where(ScanEvent.anomaly.is_not(None), ScanEvent.scanned_at >= now - ANOMALY_WINDOW)
@@ -213,11 +223,11 @@ def as_json(f: Figures) -> dict[str, Any]:
     }
 
 
-def _by_state_and_kind() -> tuple[dict[str, int], dict[str, int]]:
+def _by_state_and_kind(session: Reader) -> tuple[dict[str, int], dict[str, int]]:
     """One GROUP BY along the (status, kind) index, summed both ways (a dozen rows at most)."""
     by_state: dict[str, int] = {}
     by_kind: dict[str, int] = {}
-    for state, kind, count in db.session.execute(
+    for state, kind, count in session.execute(
         select(Application.status, Application.kind, func.count()).group_by(
             Application.status, Application.kind
         )
@@ -231,8 +241,8 @@ def _by_state_and_kind() -> tuple[dict[str, int], dict[str, int]]:
     return most_first(by_state), most_first(by_kind)
 
 
-def _count_by(column: Any) -> dict[str, int]:
-    rows = db.session.execute(
+def _count_by(session: Reader, column: Any) -> dict[str, int]:
+    rows = session.execute(
         select(column, func.count()).group_by(column).order_by(func.count().desc(), column)
     )
     return {str(getattr(value, "value", value)): int(count) for value, count in rows}
@@ -248,12 +258,12 @@ def _buckets(column: Any, starts: list[datetime], width: timedelta) -> list[Colu
     ]
 
 
-def _per_day(now: datetime, zone: ZoneInfo) -> list[tuple[date, int]]:
+def _per_day(session: Reader, now: datetime, zone: ZoneInfo) -> list[tuple[date, int]]:
     today = now.astimezone(zone).date()
     days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
     starts = [datetime.combine(day, time(), tzinfo=zone).astimezone(UTC) for day in days]
     # A day is taken as 24 h: exact in zones without daylight saving (Asia/Shanghai).
-    row = db.session.execute(
+    row = session.execute(
         select(*_buckets(Application.submitted_at, starts, timedelta(days=1))).where(
             Application.submitted_at >= starts[0]
         )
@@ -261,10 +271,10 @@ def _per_day(now: datetime, zone: ZoneInfo) -> list[tuple[date, int]]:
     return [(day, int(count)) for day, count in zip(days, row, strict=True)]
 
 
-def _overdue_counts(now: datetime) -> list[OverdueDepartment]:
+def _overdue_counts(session: Reader, now: datetime) -> list[OverdueDepartment]:
     """Overdue applications per signing department, the most overdue department first."""
     overdue = and_(Application.status == State.IN_REVIEW, Application.step_due_at < now)
-    counted = db.session.execute(
+    counted = session.execute(
         select(Application.current_department_code, Application.current_scope, func.count())
         .where(overdue)
         .group_by(Application.current_department_code, Application.current_scope)
@@ -275,7 +285,7 @@ def _overdue_counts(now: datetime) -> list[OverdueDepartment]:
         )
     ).all()
     listed: dict[tuple[str, str], list[tuple[int, datetime]]] = {}
-    for ident, code, scope, due in db.session.execute(
+    for ident, code, scope, due in session.execute(
         select(
             Application.id,
             Application.current_department_code,
@@ -302,7 +312,7 @@ def _percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
 
 
-def step_times(now: datetime) -> list[StepTime]:
+def step_times(now: datetime, *, session: Reader | None = None) -> list[StepTime]:
     """Hours from entering a step to its decision, per kind, step and signing department.
 
     A step starts at the entry before it in the same round: the submission for step 1, the
@@ -311,9 +321,10 @@ def step_times(now: datetime) -> list[StepTime]:
     Python from a bounded window: the newest MAX_TIMED_DECISIONS decisions (read backwards along
     the primary key), of which those of the last DECISION_WINDOW count.
     """
+    session = session or db.session
     recent = _newest_decisions()
     before = aliased(Decision)
-    rows = db.session.execute(
+    rows = session.execute(
         select(
             Application.kind,
             recent.c.step,
@@ -380,14 +391,15 @@ def _newest_decisions() -> Any:
     )
 
 
-def common_problems(now: datetime) -> list[Problem]:
+def common_problems(now: datetime, *, session: Reader | None = None) -> list[Problem]:
     """The most frequent reasons for returns and rejections lately, with a few example comments."""
+    session = session or db.session
     recent = _newest_decisions()
     lately = and_(
         recent.c.action.in_([Action.RETURN, Action.REJECT]),
         recent.c.created_at >= now - DECISION_WINDOW,
     )
-    counted = db.session.execute(
+    counted = session.execute(
         select(recent.c.action, recent.c.reason_code, func.count())
         .where(lately)
         .group_by(recent.c.action, recent.c.reason_code)
@@ -401,7 +413,7 @@ def common_problems(now: datetime) -> list[Problem]:
             if reason_code is None
             else recent.c.reason_code == reason_code
         )
-        comments = db.session.scalars(
+        comments = session.scalars(
             select(recent.c.comment)
             .where(lately, recent.c.action == action, same_reason, recent.c.comment != "")
             .group_by(recent.c.comment)
@@ -419,8 +431,8 @@ def common_problems(now: datetime) -> list[Problem]:
     return problems
 
 
-def _passes(now: datetime) -> dict[str, int]:
-    row = db.session.execute(
+def _passes(session: Reader, now: datetime) -> dict[str, int]:
+    row = session.execute(
         select(
             func.count(),
             func.coalesce(
@@ -441,12 +453,14 @@ def _passes(now: datetime) -> dict[str, int]:
     return {"issued": int(row[0]), "active": int(row[1]), "revoked": int(row[2])}
 
 
-def _scans(now: datetime) -> tuple[list[datetime], list[CheckpointScans], dict[str, int]]:
+def _scans(
+    session: Reader, now: datetime
+) -> tuple[list[datetime], list[CheckpointScans], dict[str, int]]:
     """Scans of the last HOURS hours per checkpoint and hour, and the mix of verdicts."""
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     starts = [this_hour - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
     recent = ScanEvent.scanned_at >= starts[0]
-    rows = db.session.execute(
+    rows = session.execute(
         select(
             ScanEvent.checkpoint_id,
             Checkpoint.code,
@@ -471,7 +485,7 @@ def _scans(now: datetime) -> tuple[list[datetime], list[CheckpointScans], dict[s
     ]
     verdicts = {
         str(result): int(count)
-        for result, count in db.session.execute(
+        for result, count in session.execute(
             select(ScanEvent.result, func.count())
             .where(recent)
             .group_by(ScanEvent.result)

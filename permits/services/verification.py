@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from permits import scan_log, validators
+from permits.database import read_engine
 from permits.extensions import db
 from permits.models import (
     Application,
@@ -410,7 +411,7 @@ def held_connections() -> _HeldConnections:
 
 
 def _read_register(number: str, window: dict[str, Any]) -> RegisterRow | None:
-    engine = db.engine
+    engine = read_engine()  # the replica when there is one: a revocation shows after its lag
     since = window["since"].astimezone(UTC)
     if engine.dialect.name == "sqlite":
         sql = _QR_REGISTER_SQL
