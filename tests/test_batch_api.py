@@ -79,9 +79,9 @@ def test_a_plate_or_driver_repeated_within_the_batch_is_refused_naming_the_earli
     ]
     results = api.post("/applications/batch", {"applications": items}).get_json()["results"]
     assert results[0]["status"] == "draft"
-    assert set(results[1]["fields"]) == {"plate"} and "item 0" in results[1]["fields"]["plate"]
+    assert set(results[1]["fields"]) == {"plate"} and "第 0 项" in results[1]["fields"]["plate"]
     assert set(results[2]["fields"]) == {"drivers.0.id_number"}
-    assert "item 0" in results[2]["fields"]["drivers.0.id_number"]
+    assert "第 0 项" in results[2]["fields"]["drivers.0.id_number"]
     assert count(Application) == 1
 
 

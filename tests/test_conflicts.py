@@ -119,7 +119,7 @@ def test_another_enterprises_draft_blocks_nobody_but_its_submission_is_refused(
 
     refused = Api(client, slow).post(f"/applications/{their_draft.id}/submit")
     assert refused.status_code == 422
-    assert f"application {mine.get_json()['id']}" in refused.get_json()["fields"]["plate"]
+    assert f"申请 {mine.get_json()['id']}" in refused.get_json()["fields"]["plate"]
     db.session.refresh(their_draft)
     assert their_draft.status is State.DRAFT
 
@@ -129,7 +129,7 @@ def test_an_enterprises_own_duplicate_draft_is_caught(client: FlaskClient) -> No
     first = make_application(user, plate="沪A50005", **days(0, 5))
     refused = create(Api(client, user), plate="沪A50005", **days(2, 4))
     assert refused.status_code == 422
-    assert f"application {first.id}" in refused.get_json()["fields"]["plate"]
+    assert f"申请 {first.id}" in refused.get_json()["fields"]["plate"]
 
 
 def test_a_returned_application_still_holds_its_plate_and_a_withdrawn_one_does_not(
