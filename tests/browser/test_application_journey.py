@@ -132,7 +132,9 @@ def test_enterprise_registers_applies_answers_a_return_and_gets_its_pass(
 
     # A vehicle pass with two drivers, submitted at once.
     page.get_by_role("link", name=setting.t("我的申请", "My applications")).click()
-    page.get_by_role("link", name=setting.t("申请车辆通行证", "Apply for a vehicle pass")).click()
+    page.get_by_role(
+        "link", name=setting.t("申请车辆通行证", "Apply for a vehicle pass"), exact=True
+    ).click()
     fill_vehicle_form(page, setting)
     check_accessibility(page, "vehicle pass form")
     snap(page, f"{setting.device}-application-form")
