@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SEED_PASSWORD = "seed-city-2022"  # noqa: S105 - a benchmark's accounts, printed on purpose
+SEED_PASSWORD = "seed-city-2022"
 SEED_DOMAIN = "seed.permits.example"
 
 #: Full size (scale 1.0).
@@ -192,7 +192,7 @@ def read_reference(conn: psycopg.Connection[Any]) -> Reference:
     ):
         next_ids[table] = int(
             conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
-        )  # type: ignore[index]  # noqa: S608
+        )  # type: ignore[index]
     return Reference(departments, workflows, districts, counters, next_ids)
 
 
@@ -561,7 +561,7 @@ class Seeder:
                         comment,
                         at,
                     )
-                )  # noqa: B023
+                )
                 self.next["decisions"] += 1
 
             if round_:
@@ -572,9 +572,7 @@ class Seeder:
                 steps_done = step - 1
             elif status == "approved":
                 steps_done = 2
-            elif status in ("returned", "rejected"):
-                steps_done = rng.choice((0, 1))
-            elif status == "withdrawn" and round_:
+            elif status in ("returned", "rejected") or (status == "withdrawn" and round_):
                 steps_done = rng.choice((0, 1))
             for s in range(steps_done):
                 moment = moment + timedelta(hours=rng.uniform(0.2, slas[s] * 1.2))
@@ -732,7 +730,7 @@ class Seeder:
             )
         for table in BIG_TABLES + ("checkpoints",):
             conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
 
 
