@@ -88,11 +88,13 @@ class Bench:
             return list(conn.execute(sa.text(statement), params))
 
     def page(self, label: str, client: Any, path: str, goal: float = GOAL_PAGE_MS) -> None:
+        repeat = self.repeat if goal <= GOAL_PAGE_MS else max(10, self.repeat // 10)
+
         def get() -> None:
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
 
-        times = timed(get, self.repeat)
+        times = timed(get, repeat)
         p95 = percentile(times, 0.95)
         verdict = "met" if p95 < goal else "**missed**"
         self.rows.append(
@@ -132,7 +134,8 @@ class Bench:
         commerce = logged_in(app, f"commerce.{district}.0@{seed.SEED_DOMAIN}", seed.SEED_PASSWORD)
         self.page(f"approver queue, first page (commerce {district})", commerce, "/review/")
         plate, uscc = self.sql(
-            "SELECT a.plate, e.uscc FROM applications a JOIN enterprises e ON e.id = a.enterprise_id"
+            "SELECT a.plate, e.uscc FROM applications a"
+            " JOIN enterprises e ON e.id = a.enterprise_id"
             " WHERE a.status = 'in_review' AND a.current_department_code = 'transport'"
             " AND a.current_scope = 'city' ORDER BY a.id DESC LIMIT 1"
         )[0]
@@ -148,7 +151,8 @@ class Bench:
             f"enterprise's list, first page ({count:,} applications)", staff, "/applications/"
         )
         middle = self.sql(
-            "SELECT id FROM applications WHERE enterprise_id = :e ORDER BY id DESC OFFSET :n LIMIT 1",
+            "SELECT id FROM applications WHERE enterprise_id = :e"
+            " ORDER BY id DESC OFFSET :n LIMIT 1",
             e=fleet,
             n=count // 2,
         )[0][0]
@@ -377,11 +381,10 @@ def main() -> None:
         city = seed.seed(args.database, args.scale)
         seeded_note = f"seeded in {city.seconds:.0f} s by seed.py"
     try:
-        counts = dict(
-            (table, bench_count)
+        counts = {
+            table: seed_count(city, table)
             for table in ("enterprises", "applications", "decisions", "passes", "scan_events")
-            for bench_count in [seed_count(city, table)]
-        )
+        }
         bench = Bench(city, args.repeat)
         bench.pages()
         stats = bench.statistics_service()

@@ -458,15 +458,19 @@ class Seeder:
             next_user += 1
         self.counts["users"] = copy(conn, "users", user_columns, users)
 
-    def _statuses(self) -> list[str]:
+    def _statuses(self) -> list[tuple[int, str]]:
+        """Each application's age in seconds and state, oldest first: ids grow with time, as
+        they do in a live database (in review: the last 4 days; approved: the last 40)."""
         n, approved = self.sizes["applications"], self.sizes["passes"]
         statuses = ["approved"] * approved
         rest = n - approved
         for status, share in OTHER_STATES.items():
             statuses += [status] * round(rest * share)
         statuses = (statuses + ["in_review"] * n)[:n]
-        self.rng.shuffle(statuses)
-        return statuses
+        days = {"approved": 40, "in_review": 4}
+        aged = [(self.rng.randrange(days.get(s, 60) * 86400), s) for s in statuses]
+        aged.sort(reverse=True)
+        return aged
 
     def _applications(self, conn: psycopg.Connection[Any]) -> None:
         statuses = self._statuses()
@@ -475,9 +479,7 @@ class Seeder:
         }
         self.serials = {d: self.ref.counters.get(f"pass:{d}", 0) for d in self.ref.districts}
         self.revocations = self.ref.counters.get("revocations", 0)
-        self.control_codes: set[str] = set(
-            row[0] for row in conn.execute("SELECT control_code FROM passes")
-        )
+        self.control_codes = {row[0] for row in conn.execute("SELECT control_code FROM passes")}
         for key in ("applications", "decisions", "drivers", "passes"):
             self.counts[key] = 0
         for start in range(0, len(statuses), BATCH):
@@ -486,7 +488,7 @@ class Seeder:
     def _approver(self, code: str, scope: str) -> tuple[int, int]:
         return self.rng.choice(self.approvers[(code, scope)]), self.ref.departments[(code, scope)]
 
-    def _batch(self, conn: psycopg.Connection[Any], statuses: list[str]) -> None:
+    def _batch(self, conn: psycopg.Connection[Any], statuses: list[tuple[int, str]]) -> None:
         from permits.passes import codes, token
 
         rng, now, ref = self.rng, self.now, self.ref
@@ -496,18 +498,14 @@ class Seeder:
         passes: list[list[Any]] = []
         claims: list[token.PassClaims] = []
         big = self.enterprises[:BIG_FLEETS]
-        for status in statuses:
+        for age, status in statuses:
             ident = self.next["applications"]
             self.next["applications"] += 1
             e = rng.choice(big) if rng.random() < BIG_FLEET_SHARE else rng.choice(self.enterprises)
             is_vehicle = rng.random() < 0.7
             kind = "vehicle_pass" if is_vehicle else "work_resumption"
             workflow_id, slas = ref.workflows[kind]
-            created = now - timedelta(
-                seconds=rng.randrange(40 * 86400 if status == "approved" else 60 * 86400)
-            )
-            if status == "in_review":
-                created = now - timedelta(seconds=rng.randrange(4 * 86400))
+            created = now - timedelta(seconds=age)
             submitted = created + timedelta(minutes=rng.randrange(1, 120))
             district = e.district
             cargo = rng.choice(tuple(CARGO_DEPARTMENT)) if is_vehicle else None
@@ -681,45 +679,58 @@ class Seeder:
         self.counts["scan_events"] = copy(conn, "scan_events", SCAN_COLUMNS, self._scan_rows())
 
     def _scan_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Scans over the last 30 days in time order, as an append-only log is stored (so the
+        recent ones sit together at the end of the table): hour by hour, mostly of passes
+        valid that day, some of passes outside their validity, a few unreadable codes."""
         rng, now = self.rng, self.now.timestamp()
         issued, checkpoints = self.issued, self.checkpoint_users
-        month = 30 * 86400
+        days, total = 30, self.sizes["scan_events"]
         ident = self.ref.next_ids["scan_events"]
         methods = ("qr",) * 18 + ("code", "plate")
-        for _ in range(self.sizes["scan_events"]):
-            checkpoint, user = rng.choice(checkpoints)
-            if not issued or rng.random() < 0.005:
-                at = now - rng.random() * month
-                row = (ident, None, checkpoint, user, at, "bad_signature", "qr", False, None)
-            else:
-                p = rng.choice(issued)
-                start, end = max(p.not_before, now - month), min(p.expires, now)
-                if end > start and rng.random() < 0.95:
-                    at = start + rng.random() * (end - start)
-                    result = "revoked" if p.revoked_at and at >= p.revoked_at else "valid"
-                else:
-                    at = now - rng.random() * month
-                    result = (
-                        "expired"
-                        if at >= p.expires
-                        else "not_yet_valid"
-                        if at < p.not_before
-                        else "valid"
+        made = 0
+        for day in range(days):
+            day_start = now - (days - day) * 86400
+            valid = [
+                p for p in issued if p.not_before < day_start + 86400 and p.expires > day_start
+            ]
+            for hour in range(24):
+                hour_start = day_start + hour * 3600
+                target = total * (day * 24 + hour + 1) // (days * 24)
+                rows = []
+                for _ in range(target - made):
+                    checkpoint, user = rng.choice(checkpoints)
+                    at = hour_start + rng.random() * 3600
+                    if not issued or rng.random() < 0.005:
+                        rows.append((at, None, checkpoint, user, "bad_signature", "qr", None))
+                        continue
+                    p = rng.choice(valid) if valid and rng.random() < 0.95 else rng.choice(issued)
+                    if at >= p.expires:
+                        result = "expired"
+                    elif at < p.not_before:
+                        result = "not_yet_valid"
+                    elif p.revoked_at is not None and at >= p.revoked_at:
+                        result = "revoked"
+                    else:
+                        result = "valid"
+                    anomaly = "frequency" if rng.random() < 0.001 else None
+                    rows.append((at, p.id, checkpoint, user, result, rng.choice(methods), anomaly))
+                made = target
+                rows.sort(key=lambda row: row[0])
+                for at, pass_id, checkpoint, user, result, method, anomaly in rows:
+                    offline = rng.random() < 0.02
+                    moment = datetime.fromtimestamp(at, UTC)
+                    yield (
+                        ident,
+                        pass_id,
+                        checkpoint,
+                        user,
+                        moment,
+                        result,
+                        method,
+                        offline,
+                        anomaly,
                     )
-                anomaly = "frequency" if rng.random() < 0.001 else None
-                row = (
-                    ident,
-                    p.id,
-                    checkpoint,
-                    user,
-                    at,
-                    result,
-                    rng.choice(methods),
-                    rng.random() < 0.02,
-                    anomaly,
-                )
-            ident += 1
-            yield (*row[:4], datetime.fromtimestamp(row[4], UTC), *row[5:])
+                    ident += 1
 
     def _counters(self, conn: psycopg.Connection[Any]) -> None:
         values = {f"pass:{d}": v for d, v in self.serials.items() if v}
