@@ -539,7 +539,7 @@ class Seeder:
             entered = due = closed = None
             moment = submitted
 
-            def decision(
+            def decision(  # called only within this application's iteration
                 action: str,
                 at_step: int | None,
                 actor: int,
@@ -547,12 +547,12 @@ class Seeder:
                 reason: str | None = None,
                 comment: str = "",
             ) -> None:
-                at = min(moment, now)  # noqa: B023 - the moment of this application
+                at = min(moment, now)  # noqa: B023
                 decisions.append(
                     (
                         self.next["decisions"],
-                        ident,
-                        round_,
+                        ident,  # noqa: B023
+                        round_,  # noqa: B023
                         at_step,
                         action,
                         actor,
@@ -741,9 +741,10 @@ class Seeder:
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (name, value),
             )
-        for table in BIG_TABLES + ("checkpoints",):
+        for table in (*BIG_TABLES, "checkpoints"):
             conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT max(id) FROM {table}))"
             )
 
 
