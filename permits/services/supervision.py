@@ -134,12 +134,12 @@ def figures(now: datetime, *, zone: ZoneInfo) -> Figures:
     overdue_counts = _overdue_counts(now)
     scan_hours, scans, verdicts = _scans(now)
     passes = _passes(now)
-    by_state, by_kind = _by_state_and_kind()
+    by_state, by_kind, by_district = _by_state_kind_and_district()
     return Figures(
         generated_at=now,
         by_state=by_state,
         by_kind=by_kind,
-        by_district=_count_by(Application.district),
+        by_district=by_district,
         per_day=_per_day(now, zone),
         steps=step_times(now),
         overdue_total=sum(d.count for d in overdue_counts),
@@ -224,29 +224,23 @@ def as_json(f: Figures) -> dict[str, Any]:
     }
 
 
-def _by_state_and_kind() -> tuple[dict[str, int], dict[str, int]]:
-    """One GROUP BY along the (status, kind) index, summed both ways (a dozen rows at most)."""
-    by_state: dict[str, int] = {}
-    by_kind: dict[str, int] = {}
-    for state, kind, count in db.session.execute(
-        select(Application.status, Application.kind, func.count()).group_by(
-            Application.status, Application.kind
+def _by_state_kind_and_district() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """One GROUP BY over the applications (a few hundred rows at most), summed three ways: one
+    read of the table instead of one per breakdown."""
+    totals: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
+    for state, kind, district, count in db.session.execute(
+        select(Application.status, Application.kind, Application.district, func.count()).group_by(
+            Application.status, Application.kind, Application.district
         )
     ):
-        by_state[str(state)] = by_state.get(str(state), 0) + int(count)
-        by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(count)
+        for counts, key in zip(totals, (str(state), str(kind), str(district)), strict=True):
+            counts[key] = counts.get(key, 0) + int(count)
 
     def most_first(counts: dict[str, int]) -> dict[str, int]:
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-    return most_first(by_state), most_first(by_kind)
-
-
-def _count_by(column: Any) -> dict[str, int]:
-    rows = db.session.execute(
-        select(column, func.count()).group_by(column).order_by(func.count().desc(), column)
-    )
-    return {str(getattr(value, "value", value)): int(count) for value, count in rows}
+    by_state, by_kind, by_district = totals
+    return most_first(by_state), most_first(by_kind), most_first(by_district)
 
 
 def _bucket(column: Any, start: datetime, width: timedelta) -> ColumnElement[int]:
