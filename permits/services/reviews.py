@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from permits import audit, validators
@@ -289,7 +289,14 @@ def search_condition(term: str) -> ColumnElement[bool]:
         return Application.enterprise_id.in_(select(Enterprise.id).where(Enterprise.uscc == uscc))
     plate = validators.normalize_plate(term)
     if _looks_like_plate(plate):
-        return or_(Application.plate == plate, Application.plate.startswith(plate, autoescape=True))
+        # The prefix as a range too: the plate index serves it whatever the collation (LIKE
+        # 'x%' alone uses an index only under the C collation).
+        upper = plate[:-1] + chr(ord(plate[-1]) + 1)
+        return and_(
+            Application.plate >= plate,
+            Application.plate < upper,
+            Application.plate.startswith(plate, autoescape=True),
+        )
     return Application.enterprise_id.in_(
         select(Enterprise.id).where(Enterprise.name.contains(term, autoescape=True))
     )
