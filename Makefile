@@ -63,7 +63,10 @@ test: install-test translations lint
 		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipped the second run =="; \
 	fi
 
-# Benchmarks (scripts, not tests); their figures are recorded in docs/performance.md.
-bench: install-test
-	$(BIN)/python bench/bench_tokens.py
-	$(BIN)/python bench/bench_pdf.py
+# Benchmarks (scripts, not tests): every script in bench/ runs, and docs/performance.md is
+# rewritten with their figures, the machine and the versions. BENCH_SCALE=0.02 for a quick run
+# of the city-sized one (bench/seed.py); BENCH_ONLY="bench_scale" reruns only those sections.
+BENCH_DATABASE ?= $(TEST_POSTGRES_URL)
+BENCH_SCALE ?= 1.0
+bench: install-test translations
+	$(BIN)/python bench/report.py --database '$(BENCH_DATABASE)' --scale $(BENCH_SCALE) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))

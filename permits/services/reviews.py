@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from permits import audit, validators
@@ -276,6 +276,34 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
+def _looks_like_plate(term: str) -> bool:
+    """A plate or its beginning: a province's character and a letter ("沪A", "沪A1234")."""
+    return len(term) >= 2 and term[0] in validators.PLATE_PROVINCES and "A" <= term[1] <= "Z"
+
+
+def search_condition(term: str) -> ColumnElement[bool]:
+    """What the queue's search box matches: a whole USCC exactly, a plate by its beginning, and
+    anything else within enterprise names. One kind of match per term, so each can use its own
+    index: an OR of all three made PostgreSQL read the whole queue with its enterprises
+    (300 ms for a plate in a queue of 86,000 at city scale)."""
+    uscc = validators.normalize_uscc(term)
+    if validators.uscc_problem(uscc) is None:
+        return Application.enterprise_id.in_(select(Enterprise.id).where(Enterprise.uscc == uscc))
+    plate = validators.normalize_plate(term)
+    if _looks_like_plate(plate):
+        # The prefix as a range too: the plate index serves it whatever the collation (LIKE
+        # 'x%' alone uses an index only under the C collation).
+        upper = plate[:-1] + chr(ord(plate[-1]) + 1)
+        return and_(
+            Application.plate >= plate,
+            Application.plate < upper,
+            Application.plate.startswith(plate, autoescape=True),
+        )
+    return Application.enterprise_id.in_(
+        select(Enterprise.id).where(Enterprise.name.contains(term, autoescape=True))
+    )
+
+
 def queue(
     approver: User,
     filters: QueueFilter,
@@ -303,23 +331,11 @@ def queue(
         query = query.where(Application.step_due_at < now)
     term = filters.search.strip()
     if term:
-        plate = validators.normalize_plate(term)
-        query = query.join(Enterprise, Enterprise.id == Application.enterprise_id).where(
-            or_(
-                Enterprise.uscc == validators.normalize_uscc(term),
-                Application.plate == plate,
-                Application.plate.startswith(plate, autoescape=True),
-                Enterprise.name.contains(term, autoescape=True),
-            )
-        )
+        query = query.where(search_condition(term))
     position = decode_cursor(after) if after else None
     if position is not None:
-        due, ident = position
-        query = query.where(
-            or_(
-                Application.step_due_at > due,
-                and_(Application.step_due_at == due, Application.id > ident),
-            )
-        )
+        # A row comparison, so that the page starts by a range along the queue index (an OR of
+        # the two halves made PostgreSQL read the whole queue up to the cursor first).
+        query = query.where(tuple_(Application.step_due_at, Application.id) > tuple_(*position))
     query = query.order_by(Application.step_due_at, Application.id).limit(limit)
     return list(db.session.scalars(query))
