@@ -319,7 +319,11 @@ def _apply(application: Application, values: dict[str, Any], *, now: datetime) -
 
 
 def _validate_and_apply(
-    application: Application, data: Mapping[str, Any], *, now: datetime
+    application: Application,
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+    check_conflicts: bool = True,
 ) -> None:
     cleaned = clean(application.kind, data, now=now)
     if cleaned.problems:
@@ -330,7 +334,8 @@ def _validate_and_apply(
         _check_dates(application, problems, now=now)
     if application.kind is Kind.VEHICLE_PASS:
         _route_vehicle(application, problems)
-        problems.update(taken_by_others(application, now=now))
+        if check_conflicts:
+            problems.update(taken_by_others(application, now=now))
     if problems:
         raise ValidationFailed(INVALID, problems)
 
@@ -384,12 +389,18 @@ def create_draft(
 
 
 def prepare_new(
-    actor: User, kind: Kind, data: Mapping[str, Any], *, now: datetime
+    actor: User,
+    kind: Kind,
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+    check_conflicts: bool = True,
 ) -> tuple[Application, dict[str, str]]:
     """A new application filled from these fields, not stored, with what create_draft and then
     submit would refuse in them, by field (none: it can be stored and submitted as it is).
 
-    A spreadsheet's rows are checked with it before the enterprise chooses to submit them.
+    A spreadsheet's rows are checked with it before the enterprise chooses to submit them;
+    `check_conflicts=False` leaves the conflict check to the caller (see bulk.check_rows).
     """
     assert actor.enterprise is not None
     application = Application(  # transient: the caller adds it to the session, or drops it
@@ -403,7 +414,7 @@ def prepare_new(
         updated_at=now,
     )
     try:
-        _validate_and_apply(application, data, now=now)
+        _validate_and_apply(application, data, now=now, check_conflicts=check_conflicts)
     except ValidationFailed as exc:
         return application, {name: str(message) for name, message in exc.fields.items()}
     problems = missing_fields(application)

@@ -33,7 +33,7 @@ from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
 from permits.services import applications, notifications, workflows
-from permits.services.conflicts import batch_conflicts
+from permits.services.conflicts import batch_conflicts, seen_anywhere
 from permits.services.errors import NotAllowed, NotFound, StorageFailed, ValidationFailed
 from permits.services.state import move_new
 from permits.workflow import Action
@@ -404,15 +404,26 @@ def _column_of(problem_key: str) -> str:
 def check_rows(actor: User, rows: list[Row], *, now: datetime) -> None:
     """Fills each row's problems by column: the single form's checks, then the file's own
     (one plate or one driver twice in the file with overlapping dates)."""
-    for row in rows:
+    data = [application_data(row) for row in rows]
+    # The single form's conflict check costs queries per row; first find, in a few queries,
+    # the file's plates and drivers that anything stored holds at all, then check exactly
+    # (as the form does) only the rows that have one of them.
+    taken = seen_anywhere(data, now=now, enterprise_id=actor.enterprise_id)
+    for row, fields in zip(rows, data, strict=True):
         row.application, problems = applications.prepare_new(
-            actor, Kind.VEHICLE_PASS, application_data(row), now=now
+            actor, Kind.VEHICLE_PASS, fields, now=now, check_conflicts=False
         )
+        if _mentions(row.application, taken):
+            problems = {**applications.taken_by_others(row.application, now=now), **problems}
         for name, message in problems.items():
             row.problems.setdefault(_column_of(name), message)
-    # Conflicts with passes and applications already stored come with prepare_new (the single
-    # form's check); the file's own repeats are checked here.
     _check_repeats(rows)
+
+
+def _mentions(application: Application | None, taken: set[str]) -> bool:
+    if application is None or not taken:
+        return False
+    return application.plate in taken or any(d.id_number in taken for d in application.drivers)
 
 
 def _dates_of(row: Row) -> tuple[date, date] | None:

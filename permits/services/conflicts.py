@@ -235,6 +235,65 @@ def _drivers_taken(
     return taken
 
 
+def seen_anywhere(
+    fields: Sequence[Mapping[str, Any]], *, now: datetime, enterprise_id: int | None
+) -> set[str]:
+    """The plates and driver ID numbers among these applications that any live pass or any
+    pending (or the enterprise's own draft) application holds for days within their whole date
+    range: only an application with one of them can conflict, so a file of thousands needs the
+    exact check (`conflicts`) for those few alone. Three queries, however many rows."""
+    spans = [(_as_date(f.get("valid_from")), _as_date(f.get("valid_until"))) for f in fields]
+    dated = [(a, b) for a, b in spans if a is not None and b is not None and a <= b]
+    if not dated:
+        return set()
+    start, end = min(a for a, _ in dated), max(b for _, b in dated)
+    plates = {p for f in fields if (p := _plate(f.get("plate"))) is not None}
+    ids = {i for f in fields for _n, i in _driver_ids(f.get("drivers"))}
+    live_pass = and_(
+        Pass.kind == Kind.VEHICLE_PASS,
+        Pass.status == PassStatus.ACTIVE,
+        Pass.expires_at > now,
+        Pass.valid_from <= end,
+        Pass.valid_until >= start,
+    )
+    other_application = and_(
+        Application.kind == Kind.VEHICLE_PASS,
+        _pending_or_own_draft(enterprise_id),
+        Application.valid_from <= end,
+        Application.valid_until >= start,
+    )
+    found: set[str] = set()
+    for chunk in _chunks(sorted(plates)):
+        found.update(db.session.scalars(select(Pass.plate).where(Pass.plate.in_(chunk), live_pass)))
+        found.update(
+            p
+            for p in db.session.scalars(
+                select(Application.plate).where(Application.plate.in_(chunk), other_application)
+            )
+            if p is not None
+        )
+    for chunk in _chunks(sorted(ids)):
+        found.update(
+            db.session.scalars(
+                select(Driver.id_number)
+                .join(Pass, Pass.application_id == Driver.application_id)
+                .where(Driver.id_number.in_(chunk), live_pass)
+            )
+        )
+        found.update(
+            db.session.scalars(
+                select(Driver.id_number)
+                .join(Application, Application.id == Driver.application_id)
+                .where(Driver.id_number.in_(chunk), other_application)
+            )
+        )
+    return found
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
 def batch_conflicts(
     rows: Sequence[Mapping[str, Any] | None], labels: Sequence[str] | None = None
 ) -> list[dict[str, str]]:
@@ -242,7 +301,14 @@ def batch_conflicts(
     or a driver on another plate, for overlapping days. A None row (one that failed its own
     validation) is skipped; `labels` names the rows in messages (default: "item <index>")."""
     found: list[dict[str, str]] = [{} for _ in rows]
-    seen: list[tuple[int, str | None, list[str], date, date]] = []
+    # Earlier rows indexed by plate and by driver: each row is compared only with the rows that
+    # share something with it, so a file of 10,000 rows takes linear time.
+    by_plate: dict[str, list[tuple[int, date, date]]] = {}
+    by_driver: dict[str, list[tuple[int, str | None, date, date]]] = {}
+
+    def name(earlier: int) -> str:
+        return labels[earlier] if labels is not None else str(_l("item %(n)d", n=earlier))
+
     for index, row in enumerate(rows):
         if row is None:
             continue
@@ -251,30 +317,33 @@ def batch_conflicts(
             continue
         plate = _plate(row.get("plate"))
         drivers = _driver_ids(row.get("drivers"))
-        for earlier, other_plate, other_ids, other_start, other_end in seen:
-            if not (other_start <= end and start <= other_end):
-                continue
-            name = labels[earlier] if labels is not None else str(_l("item %(n)d", n=earlier))
-            if plate is not None and plate == other_plate and "plate" not in found[index]:
-                found[index]["plate"] = str(
-                    _l(
-                        "The same vehicle is in %(other)s of this batch, for overlapping dates.",
-                        other=name,
+        if plate is not None:
+            for earlier, other_start, other_end in by_plate.get(plate, ()):
+                if other_start <= end and start <= other_end:
+                    found[index]["plate"] = str(
+                        _l(
+                            "The same vehicle is in %(other)s of this batch, for overlapping "
+                            "dates.",
+                            other=name(earlier),
+                        )
                     )
-                )
-            if plate is not None and plate == other_plate:
-                continue
-            for i, id_number in drivers:
-                key = f"drivers.{i}.id_number"
-                if id_number in other_ids and key not in found[index]:
-                    found[index][key] = str(
+                    break
+        for i, id_number in drivers:
+            for earlier, other_plate, other_start, other_end in by_driver.get(id_number, ()):
+                same_vehicle = plate is not None and plate == other_plate
+                if not same_vehicle and other_start <= end and start <= other_end:
+                    found[index][f"drivers.{i}.id_number"] = str(
                         _l(
                             "This driver is also on another vehicle in %(other)s of this batch, "
                             "for overlapping dates.",
-                            other=name,
+                            other=name(earlier),
                         )
                     )
-        seen.append((index, plate, [d for _i, d in drivers], start, end))
+                    break
+        if plate is not None:
+            by_plate.setdefault(plate, []).append((index, start, end))
+        for _i, id_number in drivers:
+            by_driver.setdefault(id_number, []).append((index, plate, start, end))
     return found
 
 
