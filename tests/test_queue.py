@@ -27,8 +27,9 @@ def submitted(count: int, **fields: str) -> list[int]:
         Role.ENTERPRISE,
         enterprise=make_enterprise(name=fields.pop("name", None) or "上海测试物流有限公司"),
     )
+    plate = fields.pop("plate", None)
     return [
-        make_application(user, submit=True, plate=f"沪A{10000 + i}", **fields).id
+        make_application(user, submit=True, plate=plate or f"沪A{10000 + i}", **fields).id
         for i in range(count)
     ]
 
