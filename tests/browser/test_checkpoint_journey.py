@@ -114,6 +114,17 @@ def open_scanner(
     return page
 
 
+def wait_until_controlled(page: Any) -> None:
+    """Until the service worker controls the page. Polled from here: Playwright's
+    wait_for_function evaluates its predicate with eval() in the page while it polls, which the
+    app's Content-Security-Policy (rightly) refuses."""
+    for _ in range(100):
+        if page.evaluate("!!navigator.serviceWorker.controller"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the service worker never took control of the page")
+
+
 def verdict(page: Any, result: str) -> dict[str, str]:
     """Waits for the full-screen verdict of `result`; its tone, words and facts."""
     box = page.wait_for_selector(f'#verdict[data-result="{result}"]', state="visible")
@@ -192,7 +203,7 @@ def test_an_officer_scans_by_camera_scanner_and_control_code_online_and_offline(
 
     # Offline: the page decides from its cached keys, and uploads the scan when back online.
     page.wait_for_selector("#scanner[data-keys-at][data-revocations-at]")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    wait_until_controlled(page)
     page.context.set_offline(True)
     page.locator("#scanner-input").focus()
     scan_with_scanner(page, good.token)
@@ -349,7 +360,7 @@ def test_offline_verdicts_are_decided_on_the_phone_and_uploaded_later(
     page = open_scanner(browser, live_server, officer.email, chinese=True)
     page.wait_for_selector("#scanner[data-keys-at][data-revocations-at]")
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    wait_until_controlled(page)
     context = page.context
     context.set_offline(True)
 
