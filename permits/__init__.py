@@ -14,7 +14,7 @@ from permits.config import load_config
 from permits.errors import register_error_handlers
 from permits.extensions import babel, csrf, db, limiter, login_manager, migrate
 from permits.i18n import select_locale
-from permits.login import end_stale_session, init_login
+from permits.login import CookieSessions, end_stale_session, init_login
 from permits.permissions import must_change_password_block, require_login
 from permits.templating import register_template_helpers
 
@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     scan_log.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.session_interface = CookieSessions()
     login_manager.init_app(app)
     init_login(login_manager)
     csrf.init_app(app)

@@ -84,6 +84,8 @@ def commit_or_roll_back(response: Response) -> Response:
     """after_request: one commit per request, only when it succeeded (services only flush)."""
     from permits.extensions import db
 
+    if not db.session.registry.has() or not db.session().in_transaction():
+        return response  # the request never used the session (a verification, say)
     if response.status_code < 400:
         db.session.commit()
     else:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, g, request, session
+from flask import Flask, current_app, flash, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Request, Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, logout_user
@@ -22,6 +24,26 @@ def _api_credentials() -> str | None:
     if not request.path.startswith("/api/"):
         return None
     return request.headers.get("Authorization")
+
+
+class _TokenCallSession(SecureCookieSession):
+    """The empty session of an API call that brought its own credentials; never sent back."""
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Browser sessions in a signed cookie. An API call with an Authorization header is judged
+    by its credentials alone, so its cookie is neither read nor written: a token client gets no
+    session state, and the hot verification calls skip the cookie's parsing and signing."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/") and "Authorization" in request.headers:
+            return _TokenCallSession()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if isinstance(session, _TokenCallSession):
+            return
+        super().save_session(app, session, response)
 
 
 def load_session_user(session_id: str) -> User | None:
@@ -106,5 +128,7 @@ def init_login(manager: LoginManager) -> None:
     manager.login_message = _l("Please log in first.")
     manager.login_message_category = "info"
     # Identity changes are handled by the session nonce, not by IP or browser fingerprints
-    # (a phone at a roadside changes its address often).
-    manager.session_protection = "basic"
+    # (a phone at a roadside changes its address often). Flask-Login's "basic" protection only
+    # marks a session not fresh, and nothing here asks for freshness (no remember-me cookie, no
+    # fresh_login_required): it would hash the address and browser on every request for nothing.
+    manager.session_protection = None

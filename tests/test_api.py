@@ -179,3 +179,19 @@ def test_nobody_revokes_another_users_token(app: Flask) -> None:
     response = form_post(client, f"/account/tokens/{token_id}/revoke", {}, page="/account/")
     assert response.status_code == 404
     assert app.test_client().get("/api/v1/me", headers=bearer(plain)).status_code == 200
+
+
+def test_a_token_call_neither_reads_nor_sets_the_session_cookie(client: FlaskClient) -> None:
+    """A dispatch system is judged by its token alone: a cookie it happens to hold is not read
+    (neither identity nor language comes from it) and none is sent back to it."""
+    form_post(client, "/language", {"locale": "en"})  # this browser's session says English
+    assert client.get("/api/v1/me").get_json()["message"] == "Please log in first."
+    chinese = {"Accept-Language": "zh-CN"}
+    refused = client.get("/api/v1/me", headers={**bearer("pt_wrong"), **chinese})
+    assert refused.status_code == 401
+    assert refused.get_json()["message"] == "请先登录。"  # from the header, not the cookie
+    assert "Set-Cookie" not in refused.headers
+    user = make_user()
+    answered = client.get("/api/v1/me", headers={**bearer(new_token(user)), **chinese})
+    assert answered.status_code == 200 and answered.get_json()["email"] == user.email
+    assert "Set-Cookie" not in answered.headers

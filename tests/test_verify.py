@@ -13,6 +13,7 @@ from sqlalchemy import select
 from permits.extensions import db
 from permits.models import Pass, Role, ScanEvent, utcnow
 from permits.passes import token
+from permits.passes.keys import KeyStore
 from permits.services import issuance
 from tests.api_helpers import Api
 from tests.factories import make_checkpoint, make_pass, make_user
@@ -341,3 +342,22 @@ def test_the_service_worker_names_its_cache_after_the_files_it_keeps(app: Flask)
         (static / "js" / "zz-release-marker.tmp").unlink()
         checkpoint._service_worker_source.cache_clear()
     assert changed != served
+
+
+def test_a_pass_signed_by_a_key_another_worker_just_made_is_valid_at_once(
+    app: Flask, officer: Api
+) -> None:
+    """Workers look at the shared key folder at most once a second; a signature by a key they
+    do not know yet makes them look again at once instead of answering "unknown key"."""
+    issued = make_pass()
+    assert verify(officer, qr=issued.token)["result"] == "valid"  # this worker read the folder
+    mine = issuance.key_store()
+    other_worker = KeyStore(mine.folder, mine.lifetime)
+    new_key = other_worker.rotate(utcnow())
+    assert new_key.private_key is not None
+    now = utcnow()
+    claims = token.verify(issued.token, mine.public_keys(now), int(now.timestamp())).claims
+    assert claims is not None
+    resigned = token.sign(claims, new_key.private_key, new_key.kid)
+    assert verify(officer, qr=resigned)["result"] == "valid"
+    assert verify(officer, qr=issued.token)["result"] == "valid"  # the old key stays published

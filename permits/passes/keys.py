@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,6 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from permits.passes.token import kid_for
+
+#: How long a process trusts its copy of the key folder before looking at it again (seconds).
+RECHECK_SECONDS = 1.0
 
 
 class KeyStorageError(OSError):
@@ -91,12 +95,21 @@ class KeyStore:
         self.folder = folder
         self.lifetime = lifetime
         self._cache: tuple[float, list[SigningKey]] | None = None
+        self._checked_at = 0.0
         self._lock = threading.Lock()
 
     # --- reading ---------------------------------------------------------------------------
 
-    def all(self) -> list[SigningKey]:
-        """Every key in the folder, oldest first."""
+    def all(self, *, recheck: bool = False) -> list[SigningKey]:
+        """Every key in the folder, oldest first. The folder is looked at again at most once a
+        second (a stat per verification was a fiftieth of its time), or at once with `recheck`:
+        another process's `flask keys rotate` shows within a second, this process's at once."""
+        if (
+            not recheck
+            and self._cache is not None
+            and time.monotonic() - self._checked_at < RECHECK_SECONDS
+        ):
+            return list(self._cache[1])
         try:
             stamp = self.folder.stat().st_mtime_ns
         except FileNotFoundError:
@@ -104,6 +117,7 @@ class KeyStore:
         with self._lock:
             if self._cache is None or self._cache[0] != stamp:
                 self._cache = (stamp, self._load())
+            self._checked_at = time.monotonic()
             return list(self._cache[1])
 
     def _load(self) -> list[SigningKey]:
@@ -136,12 +150,14 @@ class KeyStore:
             )
         return sorted(loaded, key=lambda k: k.created_at)
 
-    def published(self, now: datetime) -> list[SigningKey]:
+    def published(self, now: datetime, *, recheck: bool = False) -> list[SigningKey]:
         """Keys whose passes may still be valid: every key whose signing period has not ended."""
-        return [k for k in self.all() if k.expires_at > now]
+        return [k for k in self.all(recheck=recheck) if k.expires_at > now]
 
-    def public_keys(self, now: datetime) -> dict[bytes, ec.EllipticCurvePublicKey]:
-        return {k.kid: k.public_key for k in self.published(now)}
+    def public_keys(
+        self, now: datetime, *, recheck: bool = False
+    ) -> dict[bytes, ec.EllipticCurvePublicKey]:
+        return {k.kid: k.public_key for k in self.published(now, recheck=recheck)}
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -394,7 +394,12 @@ def b45decode(text: str) -> bytes:
     if 255 in values:
         raise ValueError("not a Base45 character")
     whole = len(values) - len(values) % 3
-    numbers = [values[i] + values[i + 1] * 45 + values[i + 2] * 2025 for i in range(0, whole, 3)]
+    numbers = [
+        low + middle * 45 + high * 2025
+        for low, middle, high in zip(
+            values[0:whole:3], values[1:whole:3], values[2:whole:3], strict=True
+        )
+    ]
     if numbers and max(numbers) > 0xFFFF:
         raise ValueError("Base45 group above 65535")
     out = bytearray(struct.pack(f">{len(numbers)}H", *numbers))

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from flask_babel import get_locale
+from flask import current_app, has_request_context, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, bindparam, case, func, insert, select
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from permits import scan_log, validators
 from permits.database import read_engine
 from permits.extensions import db
+from permits.i18n import select_locale
 from permits.models import (
     Application,
     Checkpoint,
@@ -63,14 +64,21 @@ MAX_INPUT = 4096
 def _reason(text: LazyString) -> str:
     """One of the fixed reasons (module constants) in the caller's language, translated once
     per process and language: the verdict is the hot path."""
-    key = (str(get_locale()), id(text))
+    # Chosen once per request (kept in its environ), and babel's Locale built only on a miss.
+    memo = request.environ if has_request_context() else {}
+    language = memo.get(_LANGUAGE_KEY)
+    if language is None:
+        language = memo[_LANGUAGE_KEY] = select_locale()
+    key = (language, id(text))
     translated = _TRANSLATED.get(key)
     if translated is None:
-        translated = _TRANSLATED[key] = str(text)
+        with force_locale(language):  # the language of the key, whatever babel holds
+            translated = _TRANSLATED[key] = str(text)
     return translated
 
 
 _TRANSLATED: dict[tuple[str, int], str] = {}
+_LANGUAGE_KEY = "permits.verdict_language"
 
 
 @dataclass
@@ -245,9 +253,10 @@ def _claims_facts(claims: token.PassClaims, row: Any) -> dict[str, Any]:
 def check_qr(text: str, now: datetime, checkpoint_id: int | None = None) -> Verdict:
     """Signature first (only our published keys), then the register (revoked, unknown), read
     together with the pass's recent scans in one statement: the signed claims carry the facts."""
-    checked = token.verify(
-        text[:MAX_INPUT], issuance.key_store().public_keys(now), int(now.timestamp())
-    )
+    text, stamp = text[:MAX_INPUT], int(now.timestamp())
+    checked = token.verify(text, issuance.key_store().public_keys(now), stamp)
+    if checked.result is Result.UNKNOWN_KEY:  # perhaps signed by a key made a moment ago
+        checked = token.verify(text, issuance.key_store().public_keys(now, recheck=True), stamp)
     if checked.claims is None:
         return Verdict(checked.result, _reason(REASONS[checked.result]))
     row = _read_register(checked.claims.number, _window(checkpoint_id, now))
