@@ -540,36 +540,32 @@ def step_times(now: datetime, *, session: Reader | None = None) -> list[StepTime
     session = session or db.session
     recent = _newest_decisions()
     before = aliased(Decision)
-    # Kind and start looked up per decision, by primary key and by the unique (application,
-    # round, step) index: as joins, PostgreSQL misjudged how many decisions the window leaves
-    # and read the whole applications or decisions table to hash it (a million rows or more).
-    kind = (
-        select(Application.kind).where(Application.id == recent.c.application_id).scalar_subquery()
-    )
-    started_at = (
-        select(before.created_at)
-        .where(
-            before.application_id == recent.c.application_id,
-            before.round == recent.c.round,
-            or_(
-                and_(recent.c.step > 1, before.step == recent.c.step - 1),
-                and_(recent.c.step == 1, before.action == Action.SUBMIT),
+    rows = session.execute(
+        select(
+            Application.kind,
+            recent.c.step,
+            Department.code,
+            recent.c.created_at,
+            before.created_at,
+        )
+        .select_from(recent)
+        .join(
+            before,
+            and_(
+                before.application_id == recent.c.application_id,
+                before.round == recent.c.round,
+                or_(
+                    and_(recent.c.step > 1, before.step == recent.c.step - 1),
+                    and_(recent.c.step == 1, before.action == Action.SUBMIT),
+                ),
             ),
         )
-        .order_by(before.id)
-        .limit(1)  # one per round: the step's unique index, one submission per round
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(kind, recent.c.step, Department.code, recent.c.created_at, started_at)
-        .select_from(recent)
+        .join(Application, Application.id == recent.c.application_id)
         .join(Department, Department.id == recent.c.department_id)
         .where(recent.c.created_at >= now - DECISION_WINDOW)
     )
     durations: dict[tuple[Kind, int, str], list[float]] = {}
     for kind, step, department, decided_at, started_at in rows:
-        if started_at is None:  # no step before it in its round (never, in a sound history)
-            continue
         hours = (decided_at - started_at).total_seconds() / 3600
         durations.setdefault((Kind(kind), int(step), str(department)), []).append(hours)
     return [
