@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -514,3 +515,33 @@ def test_the_refresh_command_leaves_a_running_refresh_alone(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert "Another refresh is running" in result.output
     assert supervision.stored_figures() is None
+
+
+def test_two_refreshes_at_once_compute_the_figures_only_once(
+    app: Flask, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computing, go_on = threading.Event(), threading.Event()
+    compute = supervision._figures
+
+    def slow(*args: Any) -> supervision.Figures:
+        computing.set()
+        go_on.wait(timeout=10)
+        return compute(*args)
+
+    monkeypatch.setattr(supervision, "_figures", slow)
+    results: list[supervision.Figures | None] = []
+
+    def refresh_in_another_worker() -> None:
+        with app.app_context():
+            results.append(supervision.refresh(utcnow(), zone=ZONE))
+
+    worker = threading.Thread(target=refresh_in_another_worker)
+    worker.start()
+    assert computing.wait(timeout=10)
+    computing.clear()
+    assert supervision.refresh(utcnow(), zone=ZONE) is None  # the timer, meanwhile
+    assert not computing.is_set()
+    go_on.set()
+    worker.join(timeout=10)
+    [figures] = results
+    assert figures is not None and supervision.stored_figures() == figures
