@@ -93,6 +93,12 @@ class Defaults:
     #: loses at most this long's scans.
     SCAN_LOG_FLUSH_MS = 200
 
+    #: The dashboard and GET /api/v1/stats serve the figures computed at most this many seconds
+    #: ago (a snapshot; `flask supervision refresh` renews it from a timer); older, the first
+    #: request to notice recomputes them (about a second at a city's scale) while the others
+    #: keep serving the older ones. 0 recomputes them for every request.
+    SUPERVISION_MAX_AGE_SECONDS = 60
+
     #: SMTP for notification emails; empty MAIL_SERVER sends none (in-app notifications stay).
     MAIL_SERVER = ""
     MAIL_PORT = 587

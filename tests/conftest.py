@@ -59,6 +59,9 @@ def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "KEYS_DIR": KEYS,
         # Scans are written inside each request here; tests/test_scan_log.py covers batching.
         "SCAN_LOG_FLUSH_MS": 0,
+        # Live supervision figures for every request; tests/test_supervision.py covers the
+        # snapshot served while fresh.
+        "SUPERVISION_MAX_AGE_SECONDS": 0,
     }
     config.update(overrides)
     return config

@@ -396,6 +396,19 @@ def seed_0007(conn: Connection) -> None:
     conn.execute(sa.text("UPDATE applications SET batch_id = 1 WHERE id = 1"))
 
 
+def seed_0008(conn: Connection) -> None:
+    _insert(
+        conn,
+        "supervision_snapshots",
+        {
+            "id": 1,
+            "figures": {"version": 1},
+            "computed_at": NOW,
+            "refreshing_since": None,
+        },
+    )
+
+
 #: Each revision in order, with what it adds to a city that has been running on the one before.
 REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001", seed_0001),
@@ -405,6 +418,7 @@ REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0005", seed_0005),
     ("0006", seed_0006),
     ("0007", seed_0007),
+    ("0008", seed_0008),
 ]
 
 

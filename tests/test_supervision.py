@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -15,14 +17,16 @@ from sqlalchemy import select
 
 from permits.extensions import db
 from permits.models import (
+    SNAPSHOT_ID,
     Application,
     Checkpoint,
     Decision,
     Role,
     ScanEvent,
+    SupervisionSnapshot,
     utcnow,
 )
-from permits.services import issuance, reviews
+from permits.services import issuance, reviews, supervision
 from permits.workflow import Action
 from tests.api_helpers import Api
 from tests.conftest import form_post, login
@@ -371,8 +375,6 @@ def test_an_export_range_too_long_or_reversed_is_refused_at_the_field(app: Flask
 
 
 def test_decision_times_cover_the_last_90_days_only(app: Flask) -> None:
-    from permits.services import supervision
-
     application = make_application(submit=True)
     decide(application, "approve")
     rows = db.session.scalars(select(Decision).order_by(Decision.id)).all()
@@ -385,3 +387,161 @@ def test_decision_times_cover_the_last_90_days_only(app: Flask) -> None:
     db.session.commit()
     [timed] = supervision.step_times(utcnow())
     assert (timed.step, timed.department, timed.median) == (1, "commerce", 144.0)
+
+
+# --- the snapshot: what page and API serve between refreshes --------------------------------
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def supervisor_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    login(client, make_user(Role.SUPERVISOR).email, PASSWORD)
+    return client
+
+
+def shown_time(page: str) -> str:
+    """The time the page says its figures are exact at (under the heading)."""
+    found = re.search(r'<p class="muted">[^<]*?(\d{4}-\d\d-\d\d \d\d:\d\d)[^<]*</p>', page)
+    assert found is not None
+    return found.group(1)
+
+
+def applications_in_review(stats: dict[str, Any]) -> int:
+    return int(stats["applications"]["by_state"].get("in_review", 0))
+
+
+def test_a_fresh_snapshot_is_served_as_it_is_and_a_stale_one_recomputed(
+    app: Flask, city: dict[str, Any]
+) -> None:
+    app.config["SUPERVISION_MAX_AGE_SECONDS"] = 60
+    api = Api(app.test_client(), make_user(Role.SUPERVISOR))
+    first = api.get("/stats").get_json()
+    assert applications_in_review(first) == 4
+
+    make_application(submit=True, plate="沪E10000")  # after the snapshot was taken
+    again = api.get("/stats").get_json()
+    assert again == first  # the same figures, exact at the same time
+
+    app.config["SUPERVISION_MAX_AGE_SECONDS"] = 0  # now the snapshot is too old
+    fresh = api.get("/stats").get_json()
+    assert applications_in_review(fresh) == 5
+    assert fresh["generated_at"] > first["generated_at"]
+    app.config["SUPERVISION_MAX_AGE_SECONDS"] = 60
+    assert api.get("/stats").get_json() == fresh  # and stored for the next ones
+
+
+def test_the_dashboard_shows_when_its_snapshot_was_computed_and_agrees_with_the_api(
+    app: Flask, city: dict[str, Any]
+) -> None:
+    app.config["SUPERVISION_MAX_AGE_SECONDS"] = 600
+    taken_at = utcnow() - timedelta(minutes=5)
+    supervision.refresh(taken_at, zone=ZONE)
+    make_application(submit=True, plate="沪E10000")
+
+    page = supervisor_client(app).get("/admin/dashboard").get_data(as_text=True)
+    assert shown_time(page) == f"{taken_at.astimezone(ZONE):%Y-%m-%d %H:%M}"
+    stats = Api(app.test_client(), make_user(Role.SUPERVISOR)).get("/stats").get_json()
+    assert stats["generated_at"] == taken_at.isoformat()
+    assert applications_in_review(stats) == 4  # the application added since is not counted yet
+    assert f'id="stat-overdue">{stats["overdue"]["total"]}<' in page
+    assert f'id="stat-passes-issued">{stats["passes_issued"]}<' in page
+
+
+def test_a_snapshot_gives_back_exactly_the_figures_it_stored(
+    app: Flask, city: dict[str, Any]
+) -> None:
+    now = utcnow()
+    refreshed = supervision.refresh(now, zone=ZONE)
+    assert refreshed == supervision.figures(now, zone=ZONE)
+    db.session.rollback()
+    assert supervision.stored_figures() == refreshed
+
+
+def test_while_another_refresh_runs_the_older_figures_are_served(
+    app: Flask, city: dict[str, Any]
+) -> None:
+    earlier = utcnow() - timedelta(minutes=2)
+    supervision.refresh(earlier, zone=ZONE)
+    now = utcnow()
+    snapshot = db.session.get(SupervisionSnapshot, SNAPSHOT_ID)
+    assert snapshot is not None
+    snapshot.refreshing_since = now - timedelta(seconds=5)  # another worker is at it
+    db.session.commit()
+    max_age = timedelta(seconds=60)
+
+    served = supervision.current_figures(now, zone=ZONE, max_age=max_age)
+    assert served.generated_at == earlier
+    assert supervision.refresh(now, zone=ZONE) is None  # nor does a timer start a second one
+
+    # A refresh that never finished (its worker was killed) is taken over after a while.
+    later = now + supervision.REFRESH_TIMEOUT
+    assert supervision.current_figures(later, zone=ZONE, max_age=max_age).generated_at == later
+
+
+def test_without_any_snapshot_the_first_request_computes_the_figures(
+    app: Flask, city: dict[str, Any]
+) -> None:
+    db.session.add(SupervisionSnapshot(id=SNAPSHOT_ID, refreshing_since=utcnow()))
+    db.session.commit()  # the first refresh is under way elsewhere, nothing stored yet
+    now = utcnow()
+    served = supervision.current_figures(now, zone=ZONE, max_age=timedelta(seconds=60))
+    assert served == supervision.figures(now, zone=ZONE)
+
+
+def test_the_refresh_command_stores_the_figures_the_page_then_serves(
+    app: Flask, city: dict[str, Any]
+) -> None:
+    app.config["SUPERVISION_MAX_AGE_SECONDS"] = 60
+    result = app.test_cli_runner().invoke(args=["supervision", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Supervision figures refreshed: exact at ")
+    stored = supervision.stored_figures()
+    assert stored is not None
+    assert f"{stored.generated_at:%Y-%m-%d %H:%M:%S} UTC" in result.output
+    assert stored == supervision.figures(stored.generated_at, zone=ZONE)
+    db.session.rollback()
+
+    page = supervisor_client(app).get("/admin/dashboard").get_data(as_text=True)
+    assert shown_time(page) == f"{stored.generated_at.astimezone(ZONE):%Y-%m-%d %H:%M}"
+    stats = Api(app.test_client(), make_user(Role.SUPERVISOR)).get("/stats").get_json()
+    assert stats["generated_at"] == stored.generated_at.isoformat()
+
+
+def test_the_refresh_command_leaves_a_running_refresh_alone(app: Flask) -> None:
+    db.session.add(SupervisionSnapshot(id=SNAPSHOT_ID, refreshing_since=utcnow()))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["supervision", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "Another refresh is running" in result.output
+    assert supervision.stored_figures() is None
+
+
+def test_two_refreshes_at_once_compute_the_figures_only_once(
+    app: Flask, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computing, go_on = threading.Event(), threading.Event()
+    compute = supervision._figures
+
+    def slow(*args: Any) -> supervision.Figures:
+        computing.set()
+        go_on.wait(timeout=10)
+        return compute(*args)
+
+    monkeypatch.setattr(supervision, "_figures", slow)
+    results: list[supervision.Figures | None] = []
+
+    def refresh_in_another_worker() -> None:
+        with app.app_context():
+            results.append(supervision.refresh(utcnow(), zone=ZONE))
+
+    worker = threading.Thread(target=refresh_in_another_worker)
+    worker.start()
+    assert computing.wait(timeout=10)
+    computing.clear()
+    assert supervision.refresh(utcnow(), zone=ZONE) is None  # the timer, meanwhile
+    assert not computing.is_set()
+    go_on.set()
+    worker.join(timeout=10)
+    [figures] = results
+    assert figures is not None and supervision.stored_figures() == figures

@@ -29,11 +29,13 @@ from permits.models.checkpoints import Checkpoint, ScanEvent
 from permits.models.notifications import Notification
 from permits.models.passes import Counter, Pass, PassStatus
 from permits.models.revocations import MassRevocation, MassRevocationStatus
+from permits.models.supervision import SNAPSHOT_ID, SupervisionSnapshot
 
 __all__ = [
     "BY_CARGO",
     "CITY_SCOPE",
     "DEPARTMENT_CODES",
+    "SNAPSHOT_ID",
     "ApiToken",
     "Application",
     "ApplicationBatch",
@@ -57,6 +59,7 @@ __all__ = [
     "Role",
     "ScanEvent",
     "ScopeRule",
+    "SupervisionSnapshot",
     "User",
     "VehicleType",
     "Workflow",

@@ -101,7 +101,9 @@ def _charts(figures: supervision.Figures) -> dict[str, Any]:
 
 
 def _render(form: ExportFilterForm, status: int = 200) -> tuple[str, int]:
-    figures = supervision.figures(utcnow(), zone=_zone())
+    # The snapshot GET /api/v1/stats serves too; the page shows the time it is exact at.
+    max_age = timedelta(seconds=current_app.config["SUPERVISION_MAX_AGE_SECONDS"])
+    figures = supervision.current_figures(utcnow(), zone=_zone(), max_age=max_age)
     page = render_template(
         "admin/dashboard.html",
         figures=figures,

@@ -979,7 +979,10 @@ SPEC: dict[str, Any] = {
                     "approval of the step before for the others) to its decision, over the "
                     "decisions of the last 90 days (at most the newest 20,000); common problems "
                     "come from the same decisions. Days are calendar days in the service's "
-                    "time zone; scans cover the last 24 hours, anomalies the last 7 days."
+                    "time zone; scans cover the last 24 hours, anomalies the last 7 days. "
+                    "The figures are a snapshot exact at `generated_at`, recomputed at most "
+                    "once per PERMITS_SUPERVISION_MAX_AGE_SECONDS (60 by default); the "
+                    "dashboard shows the same snapshot."
                 ),
                 "responses": {
                     "200": _json(_ref("Stats"), "The figures at `generated_at`"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify
@@ -16,8 +17,12 @@ from permits.views.api import bp
 @bp.get("/stats")
 @roles_required(Role.ADMIN, Role.SUPERVISOR)
 def stats() -> Response:
-    """The figures of the supervision dashboard, from the same service."""
-    figures = supervision.figures(utcnow(), zone=ZoneInfo(current_app.config["TIMEZONE"]))
+    """The figures of the supervision dashboard: the same snapshot, exact at `generated_at`."""
+    figures = supervision.current_figures(
+        utcnow(),
+        zone=ZoneInfo(current_app.config["TIMEZONE"]),
+        max_age=timedelta(seconds=current_app.config["SUPERVISION_MAX_AGE_SECONDS"]),
+    )
     response = jsonify(supervision.as_json(figures))
     response.headers["Cache-Control"] = "no-store"
     return response
