@@ -128,7 +128,5 @@ def init_login(manager: LoginManager) -> None:
     manager.login_message = _l("Please log in first.")
     manager.login_message_category = "info"
     # Identity changes are handled by the session nonce, not by IP or browser fingerprints
-    # (a phone at a roadside changes its address often). Flask-Login's "basic" protection only
-    # marks a session not fresh, and nothing here asks for freshness (no remember-me cookie, no
-    # fresh_login_required): it would hash the address and browser on every request for nothing.
-    manager.session_protection = None
+    # (a phone at a roadside changes its address often).
+    manager.session_protection = "basic"
