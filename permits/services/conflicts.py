@@ -76,6 +76,39 @@ def _pending_or_own_draft(enterprise_id: int | None) -> ColumnElement[bool]:
     )
 
 
+def _holding(
+    start: date,
+    end: date,
+    *,
+    now: datetime,
+    enterprise_id: int | None,
+    renewal_of_id: int | None = None,
+    exclude_application_id: int | None = None,
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The conditions on a pass and on an application that hold a plate or a driver for some of
+    the days [start, end]: (a live pass, other than the one renewed; a pending application, or
+    the enterprise's own draft, other than the one excluded). One definition for the exact
+    check of one application and for the first pass over a whole file."""
+    live_pass = and_(
+        Pass.kind == Kind.VEHICLE_PASS,
+        Pass.status == PassStatus.ACTIVE,
+        Pass.expires_at > now,
+        Pass.valid_from <= end,
+        Pass.valid_until >= start,
+    )
+    if renewal_of_id is not None:
+        live_pass = and_(live_pass, Pass.id != renewal_of_id)
+    other_application = and_(
+        Application.kind == Kind.VEHICLE_PASS,
+        _pending_or_own_draft(enterprise_id),
+        Application.valid_from <= end,
+        Application.valid_until >= start,
+    )
+    if exclude_application_id is not None:
+        other_application = and_(other_application, Application.id != exclude_application_id)
+    return live_pass, other_application
+
+
 def values_of(application: Application) -> dict[str, Any]:
     """What `conflicts` reads, from an application as it stands."""
     return {
@@ -109,24 +142,14 @@ def conflicts(
     plate = _plate(fields.get("plate"))
     drivers = _driver_ids(fields.get("drivers"))
     problems: dict[str, str] = {}
-    live_pass = and_(
-        Pass.kind == Kind.VEHICLE_PASS,
-        Pass.status == PassStatus.ACTIVE,
-        Pass.expires_at > now,
-        Pass.valid_from <= end,
-        Pass.valid_until >= start,
+    live_pass, other_application = _holding(
+        start,
+        end,
+        now=now,
+        enterprise_id=enterprise_id,
+        renewal_of_id=renewal_of_id,
+        exclude_application_id=exclude_application_id,
     )
-    if renewal_of_id is not None:
-        live_pass = and_(live_pass, Pass.id != renewal_of_id)
-    other_application = and_(
-        Application.kind == Kind.VEHICLE_PASS,
-        _pending_or_own_draft(enterprise_id),
-        Application.valid_from <= end,
-        Application.valid_until >= start,
-    )
-    if exclude_application_id is not None:
-        other_application = and_(other_application, Application.id != exclude_application_id)
-
     if plate is not None:
         message = _plate_conflict(plate, live_pass, other_application, include_pending)
         if message:
@@ -249,19 +272,7 @@ def seen_anywhere(
     start, end = min(a for a, _ in dated), max(b for _, b in dated)
     plates = {p for f in fields if (p := _plate(f.get("plate"))) is not None}
     ids = {i for f in fields for _n, i in _driver_ids(f.get("drivers"))}
-    live_pass = and_(
-        Pass.kind == Kind.VEHICLE_PASS,
-        Pass.status == PassStatus.ACTIVE,
-        Pass.expires_at > now,
-        Pass.valid_from <= end,
-        Pass.valid_until >= start,
-    )
-    other_application = and_(
-        Application.kind == Kind.VEHICLE_PASS,
-        _pending_or_own_draft(enterprise_id),
-        Application.valid_from <= end,
-        Application.valid_until >= start,
-    )
+    live_pass, other_application = _holding(start, end, now=now, enterprise_id=enterprise_id)
     found: set[str] = set()
     for chunk in _chunks(sorted(plates)):
         found.update(db.session.scalars(select(Pass.plate).where(Pass.plate.in_(chunk), live_pass)))
