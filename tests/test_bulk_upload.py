@@ -15,12 +15,14 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from permits.extensions import db
-from permits.models import Application, ApplicationBatch, Notification, Role
+from permits.models import Application, ApplicationBatch, Decision, Notification, Role, utcnow
+from permits.services import bulk
 from permits.services.bulk import columns
-from permits.workflow import State
+from permits.workflow import Action, State
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
+    make_application,
     make_approver,
     make_id_number,
     make_pass,
@@ -319,3 +321,87 @@ def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: F
     assert problems_on(page) == [(4, "车牌号 plate"), (6, "驾驶员1身份证号 driver1_id")]
     assert held.number in page and other.number in page
     assert "38 of 40 rows can be submitted" in page
+
+
+def stored_plates() -> list[str | None]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Application.plate).order_by(Application.id)))
+
+
+def test_each_vehicle_is_stored_with_its_own_drivers_in_order_and_one_submission_entry(
+    app: Flask,
+) -> None:
+    user = make_user(Role.ENTERPRISE)
+    client = browser(app, user)
+    rows = [
+        vehicle(1),
+        vehicle(
+            2,
+            driver2_name="二号",
+            driver2_id_number=make_id_number(serial="202"),
+            driver2_phone="13900000202",
+        ),
+        vehicle(
+            3,
+            driver2_name="三号乙",
+            driver2_id_number=make_id_number(serial="302"),
+            driver2_phone="13900000302",
+            driver3_name="三号丙",
+            driver3_id_number=make_id_number(serial="303"),
+            driver3_phone="13900000303",
+        ),
+    ]
+    response = upload(client, xlsx(rows))
+    assert submit(client, response.headers["Location"]).status_code == 302
+    db.session.expire_all()
+    stored = db.session.scalars(select(Application).order_by(Application.id)).all()
+    assert [a.plate for a in stored] == ["沪A00001", "沪A00002", "沪A00003"]
+    assert [[(d.position, d.name) for d in a.drivers] for a in stored] == [
+        [(1, "司机1")],
+        [(1, "司机2"), (2, "二号")],
+        [(1, "司机3"), (2, "三号乙"), (3, "三号丙")],
+    ]
+    assert stored[2].drivers[2].id_number == make_id_number(serial="303")
+    for application in stored:
+        assert application.status is State.IN_REVIEW and application.round == 1
+        assert (application.current_department_code, application.current_scope) == (
+            "commerce",
+            "310115",
+        )
+        assert application.workflow is not None and application.step_due_at is not None
+        assert [(d.action, d.round, d.step, d.actor_id) for d in application.decisions] == [
+            (Action.SUBMIT, 1, None, user.id)
+        ]
+    assert count(Decision) == 3
+
+
+def test_a_vehicle_or_driver_taken_after_the_preview_is_left_out_of_the_submit(
+    app: Flask,
+) -> None:
+    """The preview said 3 of 3; meanwhile another company applied for truck 2 and for the
+    driver of truck 3: the submit checks again and stores truck 1 alone."""
+    client = browser(app, make_user(Role.ENTERPRISE))
+    result_url = upload(client, xlsx([vehicle(1), vehicle(2), vehicle(3)])).headers["Location"]
+    assert "3 of 3 rows can be submitted" in client.get(result_url).get_data(as_text=True)
+    make_application(plate="沪A00002", submit=True)
+    make_application(
+        plate="沪E00003",
+        drivers=[
+            {"name": "别人", "id_number": make_id_number(serial="003"), "phone": "13900009999"}
+        ],
+        submit=True,
+    )
+    assert submit(client, result_url).status_code == 302
+    assert stored_plates() == ["沪A00002", "沪E00003", "沪A00001"]
+
+
+def test_the_submit_checks_the_dates_again_on_the_day_it_is_made(app: Flask) -> None:
+    user = make_user(Role.ENTERPRISE)
+    client = browser(app, user)
+    tomorrow = (service_today() + timedelta(days=1)).isoformat()
+    result_url = upload(client, xlsx([vehicle(1), vehicle(2, valid_from=tomorrow)])).headers[
+        "Location"
+    ]
+    key = result_url.rsplit("/", 1)[1]
+    _batch, stored = bulk.submit_good_rows(user, key, now=utcnow() + timedelta(days=1))
+    assert stored == 1 and stored_plates() == ["沪A00002"]

@@ -27,11 +27,12 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from sqlalchemy import insert, select
 
 from permits import audit, regions
 from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
-from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
+from permits.models import Application, ApplicationBatch, Decision, Driver, Kind, Role, User
 from permits.services import applications, notifications, workflows
 from permits.services.conflicts import batch_conflicts, seen_anywhere
 from permits.services.errors import NotAllowed, NotFound, StorageFailed, ValidationFailed
@@ -189,7 +190,7 @@ class Row:
     cells: dict[str, str]
     problems: dict[str, str] = field(default_factory=dict)
     #: The application the row makes, checked but not stored.
-    application: Application | None = None
+    application: applications.Prepared | None = None
 
 
 def _header_keys(headers: list[str], cols: list[tuple[str, str]]) -> dict[int, str]:
@@ -414,16 +415,16 @@ def check_rows(actor: User, rows: list[Row], *, now: datetime) -> None:
             actor, Kind.VEHICLE_PASS, fields, now=now, check_conflicts=False
         )
         if _mentions(row.application, taken):
-            problems = {**applications.taken_by_others(row.application, now=now), **problems}
+            problems = {**applications.prepared_taken(row.application, now=now), **problems}
         for name, message in problems.items():
             row.problems.setdefault(_column_of(name), message)
-    _check_repeats(rows)
+    _check_repeats(rows, data)
 
 
-def _mentions(application: Application | None, taken: set[str]) -> bool:
-    if application is None or not taken:
+def _mentions(prepared: applications.Prepared, taken: set[str]) -> bool:
+    if not taken:
         return False
-    return application.plate in taken or any(d.id_number in taken for d in application.drivers)
+    return prepared.plate in taken or any(d["id_number"] in taken for d in prepared.drivers)
 
 
 def _dates_of(row: Row) -> tuple[date, date] | None:
@@ -435,11 +436,11 @@ def _dates_of(row: Row) -> tuple[date, date] | None:
         return None
 
 
-def _check_repeats(rows: list[Row]) -> None:
+def _check_repeats(rows: list[Row], data: list[dict[str, Any]]) -> None:
     """One plate, or one driver on two vehicles, twice in the file for overlapping dates: the
     later row names the earlier one (the same check as a batch sent through the API)."""
     labels = [str(_l("row %(n)d", n=row.number)) for row in rows]
-    found = batch_conflicts([application_data(row) for row in rows], labels)
+    found = batch_conflicts(data, labels)
     for row, problems in zip(rows, found, strict=True):
         for name, message in problems.items():
             row.problems.setdefault(_column_of(name), message)
@@ -626,22 +627,29 @@ def submit_good_rows(actor: User, key: str, *, now: datetime) -> tuple[Applicati
 
 
 def _store_submitted(
-    actor: User, batch: ApplicationBatch, prepared: list[Application], *, now: datetime
+    actor: User, batch: ApplicationBatch, prepared: list[applications.Prepared], *, now: datetime
 ) -> dict[workflows.Signer, int]:
     """Stores checked applications as submitted (what `applications.submit` does for one), in
-    a few bulk INSERTs; returns how many wait at each first-step signer.
+    three bulk INSERTs (applications, drivers, submission entries); returns how many wait at
+    each first-step signer.
 
-    One at a time, 10,000 rows took over two minutes (see docs/performance.md). The batch is
-    audited once, and each signer's approvers are told once, not once per vehicle.
+    One at a time, 10,000 rows took over two minutes (see docs/performance.md); as ORM objects,
+    about 4 s. The batch is audited once, and each signer's approvers are told once, not once
+    per vehicle.
     """
     flow = workflows.current_workflow(Kind.VEHICLE_PASS)
     first = workflows.step_at(flow, 1)
+    due_at = now + timedelta(hours=first.sla_hours)
     waiting: dict[workflows.Signer, int] = {}
+    rows: list[dict[str, Any]] = []
     for application in prepared:
-        signer = workflows.signer(first, application)
+        row = dict(application.values)
+        signer = workflows.signer_of(
+            first, cargo_category=row["cargo_category"], district=row["district"]
+        )
         waiting[signer] = waiting.get(signer, 0) + 1
         move_new(
-            application,
+            row,
             Action.SUBMIT,
             now=now,
             values={
@@ -651,28 +659,59 @@ def _store_submitted(
                 "current_department_code": signer.department_code,
                 "current_scope": signer.scope,
                 "step_entered_at": now,
-                "step_due_at": now + timedelta(hours=first.sla_hours),
+                "step_due_at": due_at,
                 "escalation_level": 0,
                 "submitted_at": now,
                 "batch_id": batch.id,
             },
         )
-    db.session.add_all(prepared)
-    db.session.flush()
-    db.session.add_all(
-        Decision(
-            application_id=application.id,
-            round=1,
-            step=None,
-            action=Action.SUBMIT,
-            actor_id=actor.id,
-            comment="",
-            created_at=now,
-        )
-        for application in prepared
+        rows.append(row)
+    ids = _insert_in_order(batch, rows)
+    db.session.execute(
+        insert(Driver),
+        [
+            {"application_id": application_id, "position": position, **driver}
+            for application_id, application in zip(ids, prepared, strict=True)
+            for position, driver in enumerate(application.drivers, start=1)
+        ],
     )
-    db.session.flush()
+    db.session.execute(
+        insert(Decision),
+        [
+            {
+                "application_id": application_id,
+                "round": 1,
+                "step": None,
+                "action": Action.SUBMIT,
+                "actor_id": actor.id,
+                "comment": "",
+                "created_at": now,
+            }
+            for application_id in ids
+        ],
+    )
     return waiting
+
+
+def _insert_in_order(batch: ApplicationBatch, rows: list[dict[str, Any]]) -> list[int]:
+    """Inserts the batch's applications; returns their ids in the order of `rows`.
+
+    An executemany runs one INSERT per row, in order, in this transaction, so the ids (from a
+    sequence, or SQLite's next rowid) grow in that order: reading them back by id is cheaper
+    than RETURNING, which made PostgreSQL plan 25 parameters times 1,000 rows per statement
+    (3.4-5.2 s for 10,000 rows instead of 0.9 s). The rows read back are compared with those
+    sent, so an order that ever differed would fail loudly rather than mix up drivers.
+    """
+    db.session.execute(insert(Application), rows)
+    stored = db.session.execute(
+        select(Application.id, Application.plate, Application.valid_from, Application.valid_until)
+        .where(Application.batch_id == batch.id)
+        .order_by(Application.id)
+    ).all()
+    sent = [(row["plate"], row["valid_from"], row["valid_until"]) for row in rows]
+    if [(s.plate, s.valid_from, s.valid_until) for s in stored] != sent:
+        raise RuntimeError("the batch's applications were not stored in the order sent")
+    return [s.id for s in stored]
 
 
 def _require_enterprise(actor: User) -> None:
