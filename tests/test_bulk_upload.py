@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Decision, Notification, Role, utcnow
-from permits.services import bulk
+from permits.services import applications, bulk
 from permits.services.bulk import columns
 from permits.workflow import Action, State
 from tests.conftest import csrf_token, login
@@ -323,6 +324,11 @@ def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: F
     assert "38 of 40 rows can be submitted" in page
 
 
+def kept_rows_path(result_url: str) -> Any:
+    """Where the rows read from an upload are kept beside the file."""
+    return applications.upload_dir() / "bulk" / f"{result_url.rsplit('/', 1)[1]}.rows.json"
+
+
 def stored_plates() -> list[str | None]:
     db.session.expire_all()
     return list(db.session.scalars(select(Application.plate).order_by(Application.id)))
@@ -405,3 +411,38 @@ def test_the_submit_checks_the_dates_again_on_the_day_it_is_made(app: Flask) -> 
     key = result_url.rsplit("/", 1)[1]
     _batch, stored = bulk.submit_good_rows(user, key, now=utcnow() + timedelta(days=1))
     assert stored == 1 and stored_plates() == ["沪A00002"]
+
+
+def test_kept_rows_that_were_altered_are_checked_as_a_file_with_those_values(
+    app: Flask,
+) -> None:
+    client = browser(app, make_user(Role.ENTERPRISE))
+    result_url = upload(client, xlsx([vehicle(1), vehicle(2)])).headers["Location"]
+    path = kept_rows_path(result_url)
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    kept["rows"][1][1]["plate"] = "沪12345"
+    path.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    page = client.get(result_url).get_data(as_text=True)
+    assert problems_on(page) == [(3, "车牌号 plate")]
+    assert submit(client, result_url).status_code == 302
+    assert stored_plates() == ["沪A00001"]
+
+
+def test_kept_rows_that_cannot_be_trusted_are_read_again_from_the_file(app: Flask) -> None:
+    client = browser(app, make_user(Role.ENTERPRISE))
+    spoiled = float(make_id_number(serial="002"))
+    first = upload(client, xlsx([vehicle(1), vehicle(2, driver1_id_number=spoiled)]))
+    path = kept_rows_path(first.headers["Location"])
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    for change in (
+        {"rows": [[2, {"plate": 12345}, []]]},  # not what reading a file makes
+        {"sha256": "0" * 64},  # the rows of another file
+        {"format": 0},  # kept by an older version
+        {"max_drivers": 1},  # read with other columns
+    ):
+        path.write_text(json.dumps({**kept, **change}), encoding="utf-8")
+        page = client.get(first.headers["Location"]).get_data(as_text=True)
+        assert problems_on(page) == [(3, "驾驶员1身份证号 driver1_id")], change
+    path.write_text("{not json", encoding="utf-8")
+    assert submit(client, first.headers["Location"]).status_code == 302
+    assert stored_plates() == ["沪A00001"]

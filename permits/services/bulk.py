@@ -2,13 +2,14 @@
 the single form does, the corrected file, and submitting the good rows as one batch.
 
 A file is kept on the server between the preview and the submit (under UPLOAD_DIR/bulk, named by
-a random key and bound to its uploader) and read again on submit: nothing the client sends back
-is trusted, and no personal data travels in a URL.
+a random key and bound to its uploader), with the rows read from it, and checked again on submit:
+nothing the client sends back is trusted, and no personal data travels in a URL.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -189,6 +190,8 @@ class Row:
     number: int
     cells: dict[str, str]
     problems: dict[str, str] = field(default_factory=dict)
+    #: ID-number columns whose cell the spreadsheet spoiled (stored as a number: digits lost).
+    spoiled: list[str] = field(default_factory=list)
     #: The application the row makes, checked but not stored.
     application: applications.Prepared | None = None
 
@@ -364,6 +367,7 @@ def read_rows(content: bytes) -> list[Row]:
         row = Row(number=number, cells=_normalise(cells))
         for i, key in keys.items():
             if key.endswith("_id_number") and i < len(values) and _lost_digits(values[i]):
+                row.spoiled.append(key)
                 row.problems[key] = str(NUMBER_ID_MESSAGE)
         rows.append(row)
     if keys is None:
@@ -497,21 +501,45 @@ def _folder() -> Path:
     return applications.upload_dir() / "bulk"
 
 
-def _paths(key: str) -> tuple[Path, Path]:
+#: The kept rows' format. Bump it whenever `read_rows` changes what it makes of a file: rows
+#: kept in another format are read again from the file.
+ROWS_FORMAT = 1
+
+
+def _paths(key: str) -> tuple[Path, Path, Path]:
+    """The file, its metadata (uploader, name) and the rows read from it."""
     if not re.fullmatch(r"[0-9a-f]{32}", key):
         raise NotFound(_l("This upload is no longer available; upload the file again."))
-    return _folder() / key, _folder() / f"{key}.json"
+    return _folder() / key, _folder() / f"{key}.json", _folder() / f"{key}.rows.json"
 
 
-def keep_upload(actor: User, filename: str, content: bytes, *, now: datetime) -> str:
-    """Stores the file for its uploader; returns the random key that names it."""
+def keep_upload(
+    actor: User,
+    filename: str,
+    content: bytes,
+    *,
+    now: datetime,
+    rows: list[Row] | None = None,
+) -> str:
+    """Stores the file for its uploader, with its rows as `read_rows` made them (read here when
+    not given), so that the preview and the submit need not parse the spreadsheet again;
+    returns the random key that names it."""
+    if rows is None:
+        rows = read_rows(content)
     _forget_old(now)
     key = secrets.token_hex(16)
-    data_path, meta_path = _paths(key)
+    data_path, meta_path, rows_path = _paths(key)
     stem = re.sub(r"[^\w\-. ()]+", "_", Path(filename or "vehicles").name)[:200] or "vehicles"
+    kept = {
+        "format": ROWS_FORMAT,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "max_drivers": max_drivers(),
+        "rows": [[row.number, row.cells, row.spoiled] for row in rows],
+    }
     try:
         _folder().mkdir(parents=True, exist_ok=True, mode=0o700)
         data_path.write_bytes(content)
+        rows_path.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
         meta_path.write_text(
             json.dumps({"user_id": actor.id, "filename": stem, "at": now.isoformat()})
         )
@@ -525,7 +553,7 @@ def keep_upload(actor: User, filename: str, content: bytes, *, now: datetime) ->
 
 def load_upload(actor: User, key: str) -> tuple[str, bytes]:
     """(filename, content) of an upload the actor made; NotFound for anyone else's or none."""
-    data_path, meta_path = _paths(key)
+    data_path, meta_path, _rows_path = _paths(key)
     try:
         meta = json.loads(meta_path.read_text())
         content = data_path.read_bytes()
@@ -534,6 +562,56 @@ def load_upload(actor: User, key: str) -> tuple[str, bytes]:
     if meta.get("user_id") != actor.id:
         raise NotFound(_l("This upload is no longer available; upload the file again."))
     return str(meta.get("filename", "")), content
+
+
+def load_rows(actor: User, key: str) -> tuple[str, list[Row]]:
+    """(filename, rows) of an upload the actor made: the rows kept with the file, or read from
+    the file again when they are missing, unreadable, of another format or of another file.
+
+    Only what `read_rows` made of the file is kept, never what was found wrong in it: the
+    caller checks every row again, so kept rows that were altered are checked as a file with
+    those values would be, and pass no check they would fail.
+    """
+    filename, content = load_upload(actor, key)
+    kept = _kept_rows(_paths(key)[2], content)
+    return filename, kept if kept is not None else read_rows(content)
+
+
+def _kept_rows(path: Path, content: bytes) -> list[Row] | None:
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(kept, dict)
+        or kept.get("format") != ROWS_FORMAT
+        or kept.get("max_drivers") != max_drivers()
+        or kept.get("sha256") != hashlib.sha256(content).hexdigest()
+    ):
+        return None
+    items = kept.get("rows")
+    if not isinstance(items, list) or not 0 < len(items) <= int(
+        current_app.config["BULK_MAX_ROWS"]
+    ):
+        return None  # read again: the file's own message (empty, too long) is given then
+    known = {key for key, _ in columns(max_drivers())}
+    id_columns = {key for key in known if key.endswith("_id_number")}
+    rows: list[Row] = []
+    for item in items:
+        if not isinstance(item, list) or len(item) != 3:
+            return None
+        number, cells, spoiled = item
+        if (
+            type(number) is not int
+            or not isinstance(cells, dict)
+            or not isinstance(spoiled, list)
+            or not all(k in known and isinstance(v, str) for k, v in cells.items())
+            or not all(isinstance(k, str) and k in id_columns for k in spoiled)
+        ):
+            return None
+        problems = {k: str(NUMBER_ID_MESSAGE) for k in spoiled}
+        rows.append(Row(number=number, cells=cells, problems=problems, spoiled=spoiled))
+    return rows
 
 
 def forget_upload(key: str) -> None:
@@ -572,10 +650,9 @@ class Preview:
 
 
 def preview(actor: User, key: str, *, now: datetime) -> Preview:
-    """The stored file read and checked again, row by row."""
+    """The stored file's rows checked again, row by row."""
     _require_enterprise(actor)
-    filename, content = load_upload(actor, key)
-    rows = read_rows(content)
+    filename, rows = load_rows(actor, key)
     check_rows(actor, rows, now=now)
     return Preview(filename=filename, rows=rows)
 
