@@ -16,9 +16,18 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from permits.extensions import db
-from permits.models import Application, ApplicationBatch, Decision, Notification, Role, utcnow
+from permits.models import (
+    Application,
+    ApplicationBatch,
+    Decision,
+    Kind,
+    Notification,
+    Role,
+    utcnow,
+)
 from permits.services import applications, bulk
 from permits.services.bulk import columns
+from permits.services.errors import ValidationFailed
 from permits.workflow import Action, State
 from tests.conftest import csrf_token, login
 from tests.factories import (
@@ -29,6 +38,7 @@ from tests.factories import (
     make_pass,
     make_user,
     service_today,
+    vehicle_fields,
 )
 
 HEADERS = [header for _, header in columns(3)]
@@ -446,3 +456,45 @@ def test_kept_rows_that_cannot_be_trusted_are_read_again_from_the_file(app: Flas
     path.write_text("{not json", encoding="utf-8")
     assert submit(client, first.headers["Location"]).status_code == 302
     assert stored_plates() == ["沪A00001"]
+
+
+def test_a_row_is_refused_exactly_when_the_form_and_submit_would_refuse_it_with_their_messages(
+    app: Flask,
+) -> None:
+    """prepare_new (a spreadsheet row) against create_draft then submit (the form), field by
+    field and message by message, for every way a vehicle application can be wrong."""
+    user = make_user(Role.ENTERPRISE)
+    held = make_pass(plate="沪A70001")
+    busy = held.application.drivers[0].id_number
+    today = service_today()
+    variants: list[dict[str, Any]] = [
+        {},
+        {"plate": "沪12345"},
+        {"plate": "沪A70001"},
+        {"vehicle_type": "rocket", "cargo_category": "gold"},
+        {"origin": "999999"},
+        {"origin": "320583", "destination": "330106"},
+        {"origin": "", "destination": "330106"},
+        {"valid_from": (today - timedelta(days=1)).isoformat()},
+        {"valid_until": (today + timedelta(days=90)).isoformat()},
+        {"valid_from": (today + timedelta(days=3)).isoformat(), "valid_until": today.isoformat()},
+        {"valid_until": "soon"},
+        {"drivers": []},
+        {"drivers": [{"name": "", "id_number": "310115198001011231", "phone": "12345"}]},
+        {"drivers": [{"name": "赵", "id_number": busy, "phone": "13900001111"}]},
+        {"plate": "", "cargo_category": ""},
+    ]
+    for overrides in variants:
+        fields = vehicle_fields(**overrides)
+        _prepared, row_problems = applications.prepare_new(
+            user, Kind.VEHICLE_PASS, fields, now=utcnow()
+        )
+        try:
+            draft = applications.create_draft(user, Kind.VEHICLE_PASS, fields, now=utcnow())
+            applications.submit(user, draft, now=utcnow())
+            form_problems: dict[str, str] = {}
+        except ValidationFailed as exc:
+            form_problems = {name: str(message) for name, message in exc.fields.items()}
+        finally:
+            db.session.rollback()
+        assert row_problems == form_problems, overrides
