@@ -443,8 +443,7 @@ def _dates_of(row: Row) -> tuple[date, date] | None:
 def _check_repeats(rows: list[Row], data: list[dict[str, Any]]) -> None:
     """One plate, or one driver on two vehicles, twice in the file for overlapping dates: the
     later row names the earlier one (the same check as a batch sent through the API)."""
-    labels = [str(_l("row %(n)d", n=row.number)) for row in rows]
-    found = batch_conflicts(data, labels)
+    found = batch_conflicts(data, lambda index: str(_l("row %(n)d", n=rows[index].number)))
     for row, problems in zip(rows, found, strict=True):
         for name, message in problems.items():
             row.problems.setdefault(_column_of(name), message)

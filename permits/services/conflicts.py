@@ -18,7 +18,7 @@ Queries go through the plate and ID-number indexes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -306,11 +306,11 @@ def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
 
 
 def batch_conflicts(
-    rows: Sequence[Mapping[str, Any] | None], labels: Sequence[str] | None = None
+    rows: Sequence[Mapping[str, Any] | None], label: Callable[[int], str] | None = None
 ) -> list[dict[str, str]]:
     """Within one batch: field → message per row, naming the earlier row with the same plate,
     or a driver on another plate, for overlapping days. A None row (one that failed its own
-    validation) is skipped; `labels` names the rows in messages (default: "item <index>")."""
+    validation) is skipped; `label(index)` names a row in messages (default: "item <index>")."""
     found: list[dict[str, str]] = [{} for _ in rows]
     # Earlier rows indexed by plate and by driver: each row is compared only with the rows that
     # share something with it, so a file of 10,000 rows takes linear time.
@@ -318,7 +318,7 @@ def batch_conflicts(
     by_driver: dict[str, list[tuple[int, str | None, date, date]]] = {}
 
     def name(earlier: int) -> str:
-        return labels[earlier] if labels is not None else str(_l("item %(n)d", n=earlier))
+        return label(earlier) if label is not None else str(_l("item %(n)d", n=earlier))
 
     for index, row in enumerate(rows):
         if row is None:
