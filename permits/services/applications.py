@@ -419,7 +419,8 @@ class Prepared:
     """A new application checked but not stored: its columns and its drivers as plain values.
 
     A spreadsheet's thousands of rows are checked on the preview and again on the submit, then
-    inserted in bulk; ORM objects would cost about 0.3 ms a row in bookkeeping alone.
+    inserted in bulk; as ORM objects their bookkeeping alone cost about 0.1 ms a row each time,
+    and flushing 10,000 of them about 4 s.
     """
 
     values: dict[str, Any]
