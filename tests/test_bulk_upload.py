@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,17 +16,29 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from permits.extensions import db
-from permits.models import Application, ApplicationBatch, Notification, Role
+from permits.models import (
+    Application,
+    ApplicationBatch,
+    Decision,
+    Kind,
+    Notification,
+    Role,
+    utcnow,
+)
+from permits.services import applications, bulk
 from permits.services.bulk import columns
-from permits.workflow import State
+from permits.services.errors import ValidationFailed
+from permits.workflow import Action, State
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
+    make_application,
     make_approver,
     make_id_number,
     make_pass,
     make_user,
     service_today,
+    vehicle_fields,
 )
 
 HEADERS = [header for _, header in columns(3)]
@@ -319,3 +332,169 @@ def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: F
     assert problems_on(page) == [(4, "车牌号 plate"), (6, "驾驶员1身份证号 driver1_id")]
     assert held.number in page and other.number in page
     assert "38 of 40 rows can be submitted" in page
+
+
+def kept_rows_path(result_url: str) -> Any:
+    """Where the rows read from an upload are kept beside the file."""
+    return applications.upload_dir() / "bulk" / f"{result_url.rsplit('/', 1)[1]}.rows.json"
+
+
+def stored_plates() -> list[str | None]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Application.plate).order_by(Application.id)))
+
+
+def test_each_vehicle_is_stored_with_its_own_drivers_in_order_and_one_submission_entry(
+    app: Flask,
+) -> None:
+    user = make_user(Role.ENTERPRISE)
+    client = browser(app, user)
+    rows = [
+        vehicle(1),
+        vehicle(
+            2,
+            driver2_name="二号",
+            driver2_id_number=make_id_number(serial="202"),
+            driver2_phone="13900000202",
+        ),
+        vehicle(
+            3,
+            driver2_name="三号乙",
+            driver2_id_number=make_id_number(serial="302"),
+            driver2_phone="13900000302",
+            driver3_name="三号丙",
+            driver3_id_number=make_id_number(serial="303"),
+            driver3_phone="13900000303",
+        ),
+    ]
+    response = upload(client, xlsx(rows))
+    assert submit(client, response.headers["Location"]).status_code == 302
+    db.session.expire_all()
+    stored = db.session.scalars(select(Application).order_by(Application.id)).all()
+    assert [a.plate for a in stored] == ["沪A00001", "沪A00002", "沪A00003"]
+    assert [[(d.position, d.name) for d in a.drivers] for a in stored] == [
+        [(1, "司机1")],
+        [(1, "司机2"), (2, "二号")],
+        [(1, "司机3"), (2, "三号乙"), (3, "三号丙")],
+    ]
+    assert stored[2].drivers[2].id_number == make_id_number(serial="303")
+    for application in stored:
+        assert application.status is State.IN_REVIEW and application.round == 1
+        assert (application.current_department_code, application.current_scope) == (
+            "commerce",
+            "310115",
+        )
+        assert application.workflow is not None and application.step_due_at is not None
+        assert [(d.action, d.round, d.step, d.actor_id) for d in application.decisions] == [
+            (Action.SUBMIT, 1, None, user.id)
+        ]
+    assert count(Decision) == 3
+
+
+def test_a_vehicle_or_driver_taken_after_the_preview_is_left_out_of_the_submit(
+    app: Flask,
+) -> None:
+    """The preview said 3 of 3; meanwhile another company applied for truck 2 and for the
+    driver of truck 3: the submit checks again and stores truck 1 alone."""
+    client = browser(app, make_user(Role.ENTERPRISE))
+    result_url = upload(client, xlsx([vehicle(1), vehicle(2), vehicle(3)])).headers["Location"]
+    assert "3 of 3 rows can be submitted" in client.get(result_url).get_data(as_text=True)
+    make_application(plate="沪A00002", submit=True)
+    make_application(
+        plate="沪E00003",
+        drivers=[
+            {"name": "别人", "id_number": make_id_number(serial="003"), "phone": "13900009999"}
+        ],
+        submit=True,
+    )
+    assert submit(client, result_url).status_code == 302
+    assert stored_plates() == ["沪A00002", "沪E00003", "沪A00001"]
+
+
+def test_the_submit_checks_the_dates_again_on_the_day_it_is_made(app: Flask) -> None:
+    user = make_user(Role.ENTERPRISE)
+    client = browser(app, user)
+    tomorrow = (service_today() + timedelta(days=1)).isoformat()
+    result_url = upload(client, xlsx([vehicle(1), vehicle(2, valid_from=tomorrow)])).headers[
+        "Location"
+    ]
+    key = result_url.rsplit("/", 1)[1]
+    _batch, stored = bulk.submit_good_rows(user, key, now=utcnow() + timedelta(days=1))
+    assert stored == 1 and stored_plates() == ["沪A00002"]
+
+
+def test_kept_rows_that_were_altered_are_checked_as_a_file_with_those_values(
+    app: Flask,
+) -> None:
+    client = browser(app, make_user(Role.ENTERPRISE))
+    result_url = upload(client, xlsx([vehicle(1), vehicle(2)])).headers["Location"]
+    path = kept_rows_path(result_url)
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    kept["rows"][1][1]["plate"] = "沪12345"
+    path.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    page = client.get(result_url).get_data(as_text=True)
+    assert problems_on(page) == [(3, "车牌号 plate")]
+    assert submit(client, result_url).status_code == 302
+    assert stored_plates() == ["沪A00001"]
+
+
+def test_kept_rows_that_cannot_be_trusted_are_read_again_from_the_file(app: Flask) -> None:
+    client = browser(app, make_user(Role.ENTERPRISE))
+    spoiled = float(make_id_number(serial="002"))
+    first = upload(client, xlsx([vehicle(1), vehicle(2, driver1_id_number=spoiled)]))
+    path = kept_rows_path(first.headers["Location"])
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    for change in (
+        {"rows": [[2, {"plate": 12345}, []]]},  # not what reading a file makes
+        {"sha256": "0" * 64},  # the rows of another file
+        {"format": 0},  # kept by an older version
+        {"max_drivers": 1},  # read with other columns
+    ):
+        path.write_text(json.dumps({**kept, **change}), encoding="utf-8")
+        page = client.get(first.headers["Location"]).get_data(as_text=True)
+        assert problems_on(page) == [(3, "驾驶员1身份证号 driver1_id")], change
+    path.write_text("{not json", encoding="utf-8")
+    assert submit(client, first.headers["Location"]).status_code == 302
+    assert stored_plates() == ["沪A00001"]
+
+
+def test_a_row_is_refused_exactly_when_the_form_and_submit_would_refuse_it_with_their_messages(
+    app: Flask,
+) -> None:
+    """prepare_new (a spreadsheet row) against create_draft then submit (the form), field by
+    field and message by message, for every way a vehicle application can be wrong."""
+    user = make_user(Role.ENTERPRISE)
+    held = make_pass(plate="沪A70001")
+    busy = held.application.drivers[0].id_number
+    today = service_today()
+    variants: list[dict[str, Any]] = [
+        {},
+        {"plate": "沪12345"},
+        {"plate": "沪A70001"},
+        {"vehicle_type": "rocket", "cargo_category": "gold"},
+        {"origin": "999999"},
+        {"origin": "320583", "destination": "330106"},
+        {"origin": "", "destination": "330106"},
+        {"valid_from": (today - timedelta(days=1)).isoformat()},
+        {"valid_until": (today + timedelta(days=90)).isoformat()},
+        {"valid_from": (today + timedelta(days=3)).isoformat(), "valid_until": today.isoformat()},
+        {"valid_until": "soon"},
+        {"drivers": []},
+        {"drivers": [{"name": "", "id_number": "310115198001011231", "phone": "12345"}]},
+        {"drivers": [{"name": "赵", "id_number": busy, "phone": "13900001111"}]},
+        {"plate": "", "cargo_category": ""},
+    ]
+    for overrides in variants:
+        fields = vehicle_fields(**overrides)
+        _prepared, row_problems = applications.prepare_new(
+            user, Kind.VEHICLE_PASS, fields, now=utcnow()
+        )
+        try:
+            draft = applications.create_draft(user, Kind.VEHICLE_PASS, fields, now=utcnow())
+            applications.submit(user, draft, now=utcnow())
+            form_problems: dict[str, str] = {}
+        except ValidationFailed as exc:
+            form_problems = {name: str(message) for name, message in exc.fields.items()}
+        finally:
+            db.session.rollback()
+        assert row_problems == form_problems, overrides

@@ -18,7 +18,7 @@ Queries go through the plate and ID-number indexes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -76,6 +76,39 @@ def _pending_or_own_draft(enterprise_id: int | None) -> ColumnElement[bool]:
     )
 
 
+def _holding(
+    start: date,
+    end: date,
+    *,
+    now: datetime,
+    enterprise_id: int | None,
+    renewal_of_id: int | None = None,
+    exclude_application_id: int | None = None,
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The conditions on a pass and on an application that hold a plate or a driver for some of
+    the days [start, end]: (a live pass, other than the one renewed; a pending application, or
+    the enterprise's own draft, other than the one excluded). One definition for the exact
+    check of one application and for the first pass over a whole file."""
+    live_pass = and_(
+        Pass.kind == Kind.VEHICLE_PASS,
+        Pass.status == PassStatus.ACTIVE,
+        Pass.expires_at > now,
+        Pass.valid_from <= end,
+        Pass.valid_until >= start,
+    )
+    if renewal_of_id is not None:
+        live_pass = and_(live_pass, Pass.id != renewal_of_id)
+    other_application = and_(
+        Application.kind == Kind.VEHICLE_PASS,
+        _pending_or_own_draft(enterprise_id),
+        Application.valid_from <= end,
+        Application.valid_until >= start,
+    )
+    if exclude_application_id is not None:
+        other_application = and_(other_application, Application.id != exclude_application_id)
+    return live_pass, other_application
+
+
 def values_of(application: Application) -> dict[str, Any]:
     """What `conflicts` reads, from an application as it stands."""
     return {
@@ -109,24 +142,14 @@ def conflicts(
     plate = _plate(fields.get("plate"))
     drivers = _driver_ids(fields.get("drivers"))
     problems: dict[str, str] = {}
-    live_pass = and_(
-        Pass.kind == Kind.VEHICLE_PASS,
-        Pass.status == PassStatus.ACTIVE,
-        Pass.expires_at > now,
-        Pass.valid_from <= end,
-        Pass.valid_until >= start,
+    live_pass, other_application = _holding(
+        start,
+        end,
+        now=now,
+        enterprise_id=enterprise_id,
+        renewal_of_id=renewal_of_id,
+        exclude_application_id=exclude_application_id,
     )
-    if renewal_of_id is not None:
-        live_pass = and_(live_pass, Pass.id != renewal_of_id)
-    other_application = and_(
-        Application.kind == Kind.VEHICLE_PASS,
-        _pending_or_own_draft(enterprise_id),
-        Application.valid_from <= end,
-        Application.valid_until >= start,
-    )
-    if exclude_application_id is not None:
-        other_application = and_(other_application, Application.id != exclude_application_id)
-
     if plate is not None:
         message = _plate_conflict(plate, live_pass, other_application, include_pending)
         if message:
@@ -249,19 +272,7 @@ def seen_anywhere(
     start, end = min(a for a, _ in dated), max(b for _, b in dated)
     plates = {p for f in fields if (p := _plate(f.get("plate"))) is not None}
     ids = {i for f in fields for _n, i in _driver_ids(f.get("drivers"))}
-    live_pass = and_(
-        Pass.kind == Kind.VEHICLE_PASS,
-        Pass.status == PassStatus.ACTIVE,
-        Pass.expires_at > now,
-        Pass.valid_from <= end,
-        Pass.valid_until >= start,
-    )
-    other_application = and_(
-        Application.kind == Kind.VEHICLE_PASS,
-        _pending_or_own_draft(enterprise_id),
-        Application.valid_from <= end,
-        Application.valid_until >= start,
-    )
+    live_pass, other_application = _holding(start, end, now=now, enterprise_id=enterprise_id)
     found: set[str] = set()
     for chunk in _chunks(sorted(plates)):
         found.update(db.session.scalars(select(Pass.plate).where(Pass.plate.in_(chunk), live_pass)))
@@ -295,11 +306,11 @@ def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
 
 
 def batch_conflicts(
-    rows: Sequence[Mapping[str, Any] | None], labels: Sequence[str] | None = None
+    rows: Sequence[Mapping[str, Any] | None], label: Callable[[int], str] | None = None
 ) -> list[dict[str, str]]:
     """Within one batch: field → message per row, naming the earlier row with the same plate,
     or a driver on another plate, for overlapping days. A None row (one that failed its own
-    validation) is skipped; `labels` names the rows in messages (default: "item <index>")."""
+    validation) is skipped; `label(index)` names a row in messages (default: "item <index>")."""
     found: list[dict[str, str]] = [{} for _ in rows]
     # Earlier rows indexed by plate and by driver: each row is compared only with the rows that
     # share something with it, so a file of 10,000 rows takes linear time.
@@ -307,7 +318,7 @@ def batch_conflicts(
     by_driver: dict[str, list[tuple[int, str | None, date, date]]] = {}
 
     def name(earlier: int) -> str:
-        return labels[earlier] if labels is not None else str(_l("item %(n)d", n=earlier))
+        return label(earlier) if label is not None else str(_l("item %(n)d", n=earlier))
 
     for index, row in enumerate(rows):
         if row is None:

@@ -58,11 +58,11 @@ def move(
 
 
 def move_new(
-    application: Application, action: Action, *, now: datetime, values: dict[str, Any]
+    row: dict[str, Any], action: Action, *, now: datetime, values: dict[str, Any]
 ) -> State:
-    """`move` for an application not stored yet (a batch about to be inserted in bulk): the same
-    table decides, and no other request can have moved a row that does not exist."""
-    target = workflow.next_state(application.status, action)
-    for name, value in {"status": target, "updated_at": now, **values}.items():
-        setattr(application, name, value)
+    """`move` for an application not stored yet (the columns of a row about to be inserted in
+    bulk): the same table decides, and no other request can have moved a row that does not
+    exist."""
+    target = workflow.next_state(row["status"], action)
+    row.update({"status": target, "updated_at": now, **values})
     return target

@@ -96,12 +96,17 @@ class Signer:
 
 
 def signer(step: WorkflowStep, application: Application) -> Signer:
+    return signer_of(step, cargo_category=application.cargo_category, district=application.district)
+
+
+def signer_of(step: WorkflowStep, *, cargo_category: CargoCategory | None, district: str) -> Signer:
+    """`signer` from the two values it depends on (for applications not stored yet)."""
     code = step.department_code
     if code == BY_CARGO:
-        if application.cargo_category is None:
+        if cargo_category is None:
             raise ValueError("a cargo-routed step needs the application's cargo category")
-        code = CARGO_DEPARTMENT[application.cargo_category]
-    scope = application.district if step.scope_rule is ScopeRule.DISTRICT else CITY_SCOPE
+        code = CARGO_DEPARTMENT[cargo_category]
+    scope = district if step.scope_rule is ScopeRule.DISTRICT else CITY_SCOPE
     return Signer(code, scope)
 
 

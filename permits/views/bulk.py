@@ -63,9 +63,9 @@ def upload() -> Response | tuple[str, int]:
     content = upload.read() if upload else b""
     now = utcnow()
     try:
-        bulk.read_rows(content)  # a file that is not the template is refused here, not kept
+        rows = bulk.read_rows(content)  # a file that is not the template is refused, not kept
         key = bulk.keep_upload(
-            acting_user(), upload.filename or "" if upload else "", content, now=now
+            acting_user(), upload.filename or "" if upload else "", content, now=now, rows=rows
         )
     except DomainError as exc:
         form.file.errors = [str(m) for m in exc.fields.values()] or [str(exc.message)]
