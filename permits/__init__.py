@@ -14,7 +14,7 @@ from permits.config import load_config
 from permits.errors import register_error_handlers
 from permits.extensions import babel, csrf, db, limiter, login_manager, migrate
 from permits.i18n import select_locale
-from permits.login import CookieSessions, end_stale_session, init_login
+from permits.login import CookieSessions, end_stale_session, init_login, judge_api_credentials
 from permits.permissions import must_change_password_block, require_login
 from permits.templating import register_template_helpers
 
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     app.before_request(audit.remember_client)
+    app.before_request(judge_api_credentials)
     app.before_request(end_stale_session)
     app.before_request(require_login)
     app.before_request(must_change_password_block)

@@ -78,6 +78,24 @@ def load_token_user(_request: object) -> User | None:
     return user
 
 
+def judge_api_credentials() -> None:
+    """before_request, ahead of the hooks that ask who is calling: an API call that brings an
+    Authorization header is judged by it alone, here. Flask-Login would get there too, through
+    the request loader, but only after fingerprinting the caller's address and browser for
+    session protection and parsing cookies, for a call that has no session: a sixteenth of a
+    verification. The user is kept where Flask-Login keeps the request's user (`g._login_user`,
+    read by `current_user`; Flask-Login 0.6)."""
+    if _api_credentials() is None:
+        return
+    user = load_token_user(request)
+    g._login_user = user if user is not None else login_manager().anonymous_user()
+
+
+def login_manager() -> LoginManager:
+    manager: LoginManager = current_app.login_manager  # type: ignore[attr-defined]
+    return manager
+
+
 #: Session keys: when the session's log-in happened, and when a request last used it (seconds).
 STARTED_AT = "started_at"
 SEEN_AT = "seen_at"
