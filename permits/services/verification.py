@@ -399,6 +399,8 @@ CROSS JOIN (
 ) c
 WHERE p.number = ?
 """
+#: The same for psycopg's placeholders.
+_QR_REGISTER_SQL_FORMAT = _QR_REGISTER_SQL.replace("?", "%s")
 
 
 class _HeldConnections:
@@ -406,7 +408,8 @@ class _HeldConnections:
     pool per call (which costs a ping round trip), in autocommit: each read is a statement of
     its own, so the connection never sits in an open transaction."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self._by_thread: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -438,22 +441,24 @@ class _HeldConnections:
 def held_connections() -> _HeldConnections:
     held: _HeldConnections | None = current_app.extensions.get("permits.verify_connections")
     if held is None:
-        held = current_app.extensions.setdefault("permits.verify_connections", _HeldConnections())
+        held = current_app.extensions.setdefault(
+            "permits.verify_connections", _HeldConnections(read_engine())
+        )
     return held
 
 
 def _read_register(number: str, window: dict[str, Any]) -> RegisterRow | None:
-    engine = read_engine()  # the replica when there is one: a revocation shows after its lag
+    held = held_connections()
+    engine = held.engine  # the replica when there is one: a revocation shows after its lag
     since = window["since"].astimezone(UTC)
     if engine.dialect.name == "sqlite":
         sql = _QR_REGISTER_SQL
         # As SQLAlchemy stores DateTime on SQLite, so that the text comparison is by time.
         since_value: Any = since.strftime("%Y-%m-%d %H:%M:%S.%f")
     else:
-        sql = _QR_REGISTER_SQL.replace("?", "%s")
+        sql = _QR_REGISTER_SQL_FORMAT
         since_value = since
     values = (window["here"], number, since_value, window["cap"], number)
-    held = held_connections()
     for attempt in (1, 2):
         try:
             cursor = held.get(engine).cursor()
