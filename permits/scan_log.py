@@ -32,6 +32,8 @@ from permits.models import ScanEvent
 log = logging.getLogger(__name__)
 
 _INSERT = insert(ScanEvent.__table__)  # type: ignore[arg-type]
+_COLUMNS = tuple(c.name for c in ScanEvent.__table__.columns if c.name != "id")
+_COPY = f"COPY {ScanEvent.__tablename__} ({', '.join(_COLUMNS)}) FROM STDIN"
 #: Write at once when this many rows wait, whatever the interval.
 BATCH_ROWS = 500
 #: Rows kept while the database cannot be written; beyond this the oldest are dropped (logged).
@@ -74,8 +76,11 @@ class ScanLog:
                 return 0
             token = database.write_intent.set(True)
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(_INSERT, rows)
+                if self.engine.dialect.name == "postgresql":
+                    self._copy(rows)
+                else:
+                    with self.engine.begin() as conn:
+                        conn.execute(_INSERT, rows)
             except Exception:
                 with self._lock:  # keep them for the next attempt, in order
                     self._rows.extendleft(reversed(rows))
@@ -83,6 +88,15 @@ class ScanLog:
             finally:
                 database.write_intent.reset(token)
             return len(rows)
+
+    def _copy(self, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL: the rows by COPY, a third of the client's work of a multi-row INSERT and
+        about half of the server's (see docs/performance.md); one transaction as before."""
+        with self.engine.begin() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row([row[name] for name in _COLUMNS])
 
     def stop(self) -> None:
         """Writes what is buffered and ends the background thread."""

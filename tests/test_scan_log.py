@@ -50,8 +50,10 @@ def scan_count() -> int:
 def test_batched_scans_reach_the_database_within_the_interval(batching_app: Flask) -> None:
     issued = make_pass()
     officer = Api(batching_app.test_client(), make_user(Role.CHECKPOINT))
+    before = utcnow()
     for _ in range(5):
         assert officer.post("/verify", {"qr": issued.token}).status_code == 200
+    after = utcnow()
     deadline = time.monotonic() + 5
     while scan_count() < 5 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -61,6 +63,7 @@ def test_batched_scans_reach_the_database_within_the_interval(batching_app: Flas
     assert {(s.pass_id, s.result, s.method, s.is_offline) for s in scans} == {
         (issued.id, "valid", "qr", False)
     }
+    assert all(before <= s.scanned_at <= after for s in scans)  # the time, in UTC, kept exactly
 
 
 def test_the_history_page_shows_a_scan_made_a_moment_ago(batching_app: Flask) -> None:
