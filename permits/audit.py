@@ -17,10 +17,16 @@ from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import insert, select, update
 from sqlalchemy.event import listens_for
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+)
 
 from permits.extensions import db
 from permits.models import AuditEvent, AuditHead, User, utcnow
+from permits.models.base import Base
 
 GENESIS = "0" * 64
 
@@ -121,9 +127,33 @@ def _chain_pending(session: Session) -> None:
         event.seq = seq - len(events) + 1 + offset
         event.prev_hash = prev_hash
         event.hash = prev_hash = _digest(_hashed_fields(event))
+    if session.get_bind().dialect.name == "postgresql":
+        _insert_and_move_head(session, events, prev_hash)
+        return
     session.add_all(events)
     session.flush()
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash))
+
+
+def _insert_and_move_head(session: Session, events: list[AuditEvent], last_hash: str) -> None:
+    """PostgreSQL: the events' INSERT and the head's new hash in one statement (a data-modifying
+    WITH), one round trip less while the head is locked; the events become persistent."""
+    table, head = Base.metadata.tables["audit_events"], Base.metadata.tables["audit_head"]
+    columns = [column.key for column in table.columns if column.key != "id"]
+    moved = (
+        update(head).where(head.c.id == 1).values(hash=last_hash).returning(head.c.id).cte("moved")
+    )
+    statement = (
+        insert(table)
+        .values([{name: getattr(event, name) for name in columns} for event in events])
+        .returning(table.c.seq, table.c.id)
+        .add_cte(moved)
+    )
+    ids: dict[int, int] = {row.seq: row.id for row in session.execute(statement)}
+    for event in events:
+        event.id = ids[event.seq]
+        make_transient_to_detached(event)
+        session.add(event)
 
 
 def _advance_head(session: Session, count: int) -> tuple[int, str]:
