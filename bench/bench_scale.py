@@ -289,6 +289,7 @@ class Bench:
                 threading.Thread(target=approve, args=(bearer, queue))
                 for bearer, queue in zip(tokens, work, strict=True)
             ]
+            workers_cpu, database_cpu = self.cpu_seconds(children(server.pid))
             start, cpu = time.perf_counter(), time.process_time()
             for runner in runners:
                 runner.start()
@@ -296,6 +297,8 @@ class Bench:
                 runner.join()
             elapsed = time.perf_counter() - start
             generator_cpu = time.process_time() - cpu
+            after = self.cpu_seconds(children(server.pid))
+            workers_cpu, database_cpu = after[0] - workers_cpu, after[1] - database_cpu
             rss = [worker_rss_mb(pid) for pid in children(server.pid)]
         finally:
             server.terminate()
@@ -337,10 +340,24 @@ class Bench:
             "races_won": sum(pair[0][0] == 201 for pair in raced),
             "races_ok": races_ok,
             "generator_cpu_s": generator_cpu,
+            "workers_cpu_s": workers_cpu,
+            "database_cpu_s": database_cpu,
             "approvers": approvers,
             "workers": workers,
             "threads": threads,
         }
+
+    def cpu_seconds(self, workers: list[int]) -> tuple[float, float]:
+        """CPU time so far of the gunicorn workers and of the database server's backends for this
+        database (the same machine): what a decision costs whatever else runs on the cores."""
+        backends = [
+            row[0]
+            for row in self.sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+        return sum(map(process_cpu_seconds, workers)), sum(map(process_cpu_seconds, backends))
 
     def statistics_service(self) -> tuple[float, float]:
         """Median and p95 ms of supervision.figures alone (the dashboard's statistics)."""
@@ -376,6 +393,15 @@ def wait_for(port: int) -> None:
 def children(pid: int) -> list[int]:
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(x) for x in text.split()]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (0 when it has gone or cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def worker_rss_mb(pid: int) -> float:
@@ -495,6 +521,12 @@ def report(
     print(
         f"| decisions per second, sustained | {load['rate']:.0f} ({load['seconds']:.1f} s) |"
         f" ≥ {GOAL_RATE}: {met(load['rate'] >= GOAL_RATE)} |"
+    )
+    decided = max(1, load["outcomes"].get(201, 0))
+    print(
+        f"| CPU per decision: gunicorn workers + PostgreSQL backends, ms |"
+        f" {load['workers_cpu_s'] / decided * 1000:.1f} +"
+        f" {load['database_cpu_s'] / decided * 1000:.1f} | |"
     )
     print(
         f"| decision latency over HTTP, median / p95 ms | {load['median_ms']:.1f} /"
