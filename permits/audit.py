@@ -111,7 +111,7 @@ def record(
     return event
 
 
-def _chain_pending(session: Session) -> None:
+def _chain_pending(session: Session, *, at_commit: bool) -> None:
     """Chains and inserts the session's pending events, in the order they were recorded.
 
     The transaction's other work is flushed first; then the head row is locked (UPDATE …
@@ -127,7 +127,7 @@ def _chain_pending(session: Session) -> None:
         event.seq = seq - len(events) + 1 + offset
         event.prev_hash = prev_hash
         event.hash = prev_hash = _digest(_hashed_fields(event))
-    if session.get_bind().dialect.name == "postgresql":
+    if at_commit and session.get_bind().dialect.name == "postgresql":
         _insert_and_move_head(session, events, prev_hash)
         return
     session.add_all(events)
@@ -137,7 +137,8 @@ def _chain_pending(session: Session) -> None:
 
 def _insert_and_move_head(session: Session, events: list[AuditEvent], last_hash: str) -> None:
     """PostgreSQL: the events' INSERT and the head's new hash in one statement (a data-modifying
-    WITH), one round trip less while the head is locked; the events become persistent."""
+    WITH), one round trip less while the head is locked; the events become persistent. Only at
+    COMMIT: no savepoint can roll these rows back behind the session's back any more."""
     table, head = Base.metadata.tables["audit_events"], Base.metadata.tables["audit_head"]
     columns = [column.key for column in table.columns if column.key != "id"]
     moved = (
@@ -177,7 +178,7 @@ def _advance_head(session: Session, count: int) -> tuple[int, str]:
 def _chain_before_commit(session: Session) -> None:
     # A savepoint's release keeps its events for the outer transaction's COMMIT.
     if not session.in_nested_transaction():
-        _chain_pending(session)
+        _chain_pending(session, at_commit=True)
 
 
 @listens_for(Session, "do_orm_execute")
@@ -187,7 +188,7 @@ def _chain_before_reading_the_trail(state: ORMExecuteState) -> None:
     if state.session.info.get(PENDING_KEY) and any(
         mapper.class_ in (AuditEvent, AuditHead) for mapper in state.all_mappers
     ):
-        _chain_pending(state.session)
+        _chain_pending(state.session, at_commit=False)
 
 
 @listens_for(Session, "after_soft_rollback")
