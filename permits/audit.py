@@ -185,8 +185,11 @@ def _chain_before_commit(session: Session) -> None:
 def _chain_before_reading_the_trail(state: ORMExecuteState) -> None:
     """A query on the audit tables inside a transaction that recorded events sees them, as when
     each event was written at once (takes the head lock early; only tests and rare paths do it)."""
-    if state.session.info.get(PENDING_KEY) and any(
-        mapper.class_ in (AuditEvent, AuditHead) for mapper in state.all_mappers
+    mapper = state.bind_mapper  # cheap, unlike all_mappers, and it sees select_from() too
+    if (
+        mapper is not None
+        and mapper.class_ in (AuditEvent, AuditHead)
+        and state.session.info.get(PENDING_KEY)
     ):
         _chain_pending(state.session, at_commit=False)
 
