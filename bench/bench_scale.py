@@ -85,6 +85,8 @@ class Bench:
         self.engine = sa.create_engine(city.database)
         self.rows: list[tuple[str, str, float, float, str]] = []
         self._app: Any = None
+        #: Where gunicorn imports the app from (its wsgi.py and permits/).
+        self.app_dir = ROOT
 
     def sql(self, statement: str, **params: Any) -> list[Any]:
         with self.engine.connect() as conn:
@@ -247,7 +249,7 @@ class Bench:
                 "warning",
                 "wsgi:app",
             ],
-            cwd=ROOT,
+            cwd=self.app_dir,
             env=self.city.env,
         )
         outcomes: Counter[int] = Counter()
@@ -425,6 +427,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=ROOT,
+        help="serve the app from this tree (e.g. an older version from git archive) under load",
+    )
+    parser.add_argument(
         "--decisions-only",
         action="store_true",
         help="time only the decisions (in process and under load), not the pages",
@@ -447,6 +455,7 @@ def main() -> None:
             for table in ("enterprises", "applications", "decisions", "passes", "scan_events")
         }
         bench = Bench(city, args.repeat)
+        bench.app_dir = args.app_dir
         stats = (float("nan"), float("nan"))
         if not args.decisions_only:
             bench.pages()
