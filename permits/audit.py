@@ -184,12 +184,16 @@ def _chain_before_commit(session: Session) -> None:
 @listens_for(Session, "do_orm_execute")
 def _chain_before_reading_the_trail(state: ORMExecuteState) -> None:
     """A query on the audit tables inside a transaction that recorded events sees them, as when
-    each event was written at once (takes the head lock early; only tests and rare paths do it)."""
+    each event was written at once (takes the head lock early; only tests and rare paths do it).
+
+    Not inside a savepoint: its rollback would take back events of the outer transaction too.
+    """
     mapper = state.bind_mapper  # cheap, unlike all_mappers, and it sees select_from() too
     if (
         mapper is not None
         and mapper.class_ in (AuditEvent, AuditHead)
         and state.session.info.get(PENDING_KEY)
+        and not state.session.in_nested_transaction()
     ):
         _chain_pending(state.session, at_commit=False)
 

@@ -140,6 +140,22 @@ def test_a_query_on_the_trail_sees_the_events_of_its_own_transaction(app: Flask)
     assert "test.pending" not in [e.action for e in events()]
 
 
+def test_reading_the_trail_in_a_savepoint_that_rolls_back_loses_no_outer_event(
+    app: Flask,
+) -> None:
+    admin = make_user(Role.ADMIN)
+    audit.record("test.outer", actor=admin)
+    try:
+        with db.session.begin_nested():
+            events()
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    db.session.commit()
+    assert [e.action for e in events()][-1] == "test.outer"
+    assert audit.verify_chain() is None
+
+
 def test_concurrent_audited_transactions_leave_one_unbroken_chain(
     app: Flask, is_postgres: bool
 ) -> None:
