@@ -16,9 +16,17 @@ from typing import Any
 from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import insert, select, update
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+)
 
 from permits.extensions import db
 from permits.models import AuditEvent, AuditHead, User, utcnow
+from permits.models.base import Base
 
 GENESIS = "0" * 64
 
@@ -56,20 +64,16 @@ def _hashed_fields(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _advance_head() -> tuple[int, str]:
-    """Takes the next place in the chain; the row lock is held until the transaction ends."""
-    statement = (
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    )
-    row = db.session.execute(statement).first()
-    if row is None:
-        db.session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
-        row = db.session.execute(statement).first()
-        assert row is not None
-    return int(row.seq), str(row.hash)
+#: Where a session keeps the events recorded in its transaction until they are chained.
+PENDING_KEY = "audit_pending"
+
+
+@dataclass
+class _Pending:
+    """An event waiting for its place in the chain, and the (sub)transaction that recorded it."""
+
+    event: AuditEvent
+    transaction: SessionTransaction
 
 
 def record(
@@ -80,30 +84,142 @@ def record(
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> AuditEvent:
-    """Appends one event to the chain, in the current transaction.
+    """Adds one event to the current transaction; it takes its place in the chain at COMMIT.
 
+    The chain's head is locked only just before COMMIT (`_chain_pending`), so concurrent
+    transactions are not serialized through everything they do after their first audited step.
+    The event returned has its `seq`, `hash` and `id` once the transaction has committed.
     Without an explicit actor, the user logged in to the current request acts, else "cli"/"system".
     """
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user._get_current_object()
-    seq, prev_hash = _advance_head()
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "created_at": now or utcnow(),
-        "actor_id": actor.id if actor is not None else None,
-        "actor": actor.email if actor is not None else system_actor.get(),
-        "ip": client_ip.get(),
-        "action": action,
-        "object_type": type(obj).__name__ if obj is not None else None,
-        "object_id": str(getattr(obj, "id", "")) or None if obj is not None else None,
-        "details": details or {},
-        "prev_hash": prev_hash,
-    }
-    event = AuditEvent(**fields, hash=_digest(_hashed_fields(fields)))
-    db.session.add(event)
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=event.hash))
-    db.session.flush()
+    session = db.session()
+    session.flush()  # what the caller added is written and has its id, as before
+    event = AuditEvent(
+        created_at=now or utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor=actor.email if actor is not None else system_actor.get(),
+        ip=client_ip.get(),
+        action=action,
+        object_type=type(obj).__name__ if obj is not None else None,
+        object_id=str(getattr(obj, "id", "")) or None if obj is not None else None,
+        details=details or {},
+    )
+    # A transaction is begun if none is, so that its rollback takes the event back.
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(PENDING_KEY, []).append(_Pending(event, transaction))
     return event
+
+
+def _chain_pending(session: Session, *, at_commit: bool) -> None:
+    """Chains and inserts the session's pending events, in the order they were recorded.
+
+    The transaction's other work is flushed first; then the head row is locked (UPDATE …
+    RETURNING) for only these inserts and the COMMIT that follows.
+    """
+    pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
+    if not pending:
+        return
+    session.flush()
+    events = [p.event for p in pending]
+    seq, prev_hash = _advance_head(session, len(events))
+    for offset, event in enumerate(events):
+        event.seq = seq - len(events) + 1 + offset
+        event.prev_hash = prev_hash
+        event.hash = prev_hash = _digest(_hashed_fields(event))
+    if at_commit and session.get_bind().dialect.name == "postgresql":
+        _insert_and_move_head(session, events, prev_hash)
+        return
+    session.add_all(events)
+    session.flush()
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash))
+
+
+def _insert_and_move_head(session: Session, events: list[AuditEvent], last_hash: str) -> None:
+    """PostgreSQL: the events' INSERT and the head's new hash in one statement (a data-modifying
+    WITH), one round trip less while the head is locked; the events become persistent. Only at
+    COMMIT: no savepoint can roll these rows back behind the session's back any more."""
+    table, head = Base.metadata.tables["audit_events"], Base.metadata.tables["audit_head"]
+    columns = [column.key for column in table.columns if column.key != "id"]
+    moved = (
+        update(head).where(head.c.id == 1).values(hash=last_hash).returning(head.c.id).cte("moved")
+    )
+    statement = (
+        insert(table)
+        .values([{name: getattr(event, name) for name in columns} for event in events])
+        .returning(table.c.seq, table.c.id)
+        .add_cte(moved)
+    )
+    ids: dict[int, int] = {row.seq: row.id for row in session.execute(statement)}
+    for event in events:
+        event.id = ids[event.seq]
+        make_transient_to_detached(event)
+        session.add(event)
+
+
+def _advance_head(session: Session, count: int) -> tuple[int, str]:
+    """Takes the next `count` places in the chain: the new last seq and the hash before them.
+    The row lock is held until the transaction ends."""
+    statement = (
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + count)
+        .returning(AuditHead.seq, AuditHead.hash)
+    )
+    row = session.execute(statement).first()
+    if row is None:
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        row = session.execute(statement).first()
+        assert row is not None
+    return int(row.seq), str(row.hash)
+
+
+@listens_for(Session, "before_commit")
+def _chain_before_commit(session: Session) -> None:
+    # A savepoint's release keeps its events for the outer transaction's COMMIT.
+    if not session.in_nested_transaction():
+        _chain_pending(session, at_commit=True)
+
+
+@listens_for(Session, "do_orm_execute")
+def _chain_before_reading_the_trail(state: ORMExecuteState) -> None:
+    """A query on the audit tables inside a transaction that recorded events sees them, as when
+    each event was written at once (takes the head lock early; only tests and rare paths do it).
+
+    Not inside a savepoint: its rollback would take back events of the outer transaction too.
+    """
+    mapper = state.bind_mapper  # cheap, unlike all_mappers, and it sees select_from() too
+    if (
+        mapper is not None
+        and mapper.class_ in (AuditEvent, AuditHead)
+        and state.session.info.get(PENDING_KEY)
+        and not state.session.in_nested_transaction()
+    ):
+        _chain_pending(state.session, at_commit=False)
+
+
+@listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Events recorded inside the rolled-back (sub)transaction never happened."""
+    pending: list[_Pending] | None = session.info.get(PENDING_KEY)
+    if pending:
+        pending[:] = [p for p in pending if not _inside(p.transaction, previous_transaction)]
+
+
+@listens_for(Session, "after_transaction_end")
+def _drop_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    # A COMMIT has taken its events already; what is left belongs to a transaction that ended
+    # without one (rolled back, or the session closed).
+    if transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ def queue(session: Session, mail: Mail) -> None:
     session.info.setdefault(OUTBOX_KEY, []).append(mail)
 
 
+def is_enabled() -> bool:
+    """Whether queued mail goes anywhere (a test outbox or an SMTP server): without it, there is
+    no point rendering messages in each recipient's language."""
+    return bool(current_app.testing or current_app.config.get("MAIL_SERVER"))
+
+
 def outbox(app: Flask) -> list[Mail]:
     """What a test app has sent."""
     sent: list[Mail] = app.extensions.setdefault(OUTBOX_KEY, [])

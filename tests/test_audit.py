@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 from flask import Flask
 from sqlalchemy import delete, select, text, update
 
 from permits import audit
 from permits.extensions import db
-from permits.models import AuditEvent, Role
+from permits.models import AuditEvent, Role, User
 from tests.factories import make_application, make_approver, make_user
 
 
@@ -92,3 +96,100 @@ def test_login_is_recorded_with_the_address(app: Flask) -> None:
     logins = [e for e in events() if e.action == "auth.login"]
     assert [(e.actor, e.ip) for e in logins] == [(user.email, "10.1.2.3")]
     assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_events_take_their_place_in_the_chain_at_commit_in_the_order_recorded(app: Flask) -> None:
+    actor = make_user(Role.ADMIN)
+    first = audit.record("test.first", actor=actor)
+    second = audit.record("test.second", actor=actor)
+    assert first.seq is None  # not chained yet: the head is not locked before the commit
+    db.session.commit()
+    assert first.seq is not None and second.seq == first.seq + 1
+    assert second.prev_hash == first.hash
+    assert [e.action for e in events()][-2:] == ["test.first", "test.second"]
+    assert audit.verify_chain() is None
+
+
+def test_a_rolled_back_transaction_or_savepoint_leaves_no_event(app: Flask) -> None:
+    actor = make_user(Role.ADMIN)
+    audit.record("test.kept", actor=actor)
+    db.session.commit()
+    audit.record("test.rolled_back", actor=actor)
+    db.session.rollback()
+    audit.record("test.outer", actor=actor)
+    with db.session.begin_nested():
+        audit.record("test.released", actor=actor)
+    try:
+        with db.session.begin_nested():
+            audit.record("test.in_failed_savepoint", actor=actor)
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    db.session.commit()
+    tests = [e.action for e in events() if e.action.startswith("test.")]
+    assert tests == ["test.kept", "test.outer", "test.released"]
+    assert [e.seq for e in events()] == list(range(1, len(events()) + 1))
+    assert audit.verify_chain() is None
+
+
+def test_a_query_on_the_trail_sees_the_events_of_its_own_transaction(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    audit.record("test.pending", actor=admin)
+    assert [e.action for e in events()][-1] == "test.pending"
+    db.session.rollback()
+    assert "test.pending" not in [e.action for e in events()]
+
+
+def test_reading_the_trail_in_a_savepoint_that_rolls_back_loses_no_outer_event(
+    app: Flask,
+) -> None:
+    admin = make_user(Role.ADMIN)
+    audit.record("test.outer", actor=admin)
+    try:
+        with db.session.begin_nested():
+            events()
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    db.session.commit()
+    assert [e.action for e in events()][-1] == "test.outer"
+    assert audit.verify_chain() is None
+
+
+def test_concurrent_audited_transactions_leave_one_unbroken_chain(
+    app: Flask, is_postgres: bool
+) -> None:
+    """Three transactions record before any commits (the head is not locked until COMMIT); two
+    commit, one rolls back: the chain is whole, each transaction's events together and in order,
+    and nothing of the rolled-back one."""
+    if not is_postgres:
+        pytest.skip("SQLite lets one writer at a time into a transaction (BEGIN IMMEDIATE)")
+    actor_id = make_user(Role.ADMIN).id
+    audit.record("test.genesis", actor=None)  # the head row exists before the race
+    db.session.commit()
+    recorded = threading.Barrier(3)
+
+    def work(name: str) -> None:
+        with app.app_context():
+            actor = db.session.get(User, actor_id)
+            audit.record(f"test.{name}.one", actor=actor)
+            audit.record(f"test.{name}.two", actor=actor)
+            recorded.wait(timeout=10)
+            if name == "rolled_back":
+                db.session.rollback()
+            else:
+                db.session.commit()
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(work, ["a", "b", "rolled_back"]))
+
+    db.session.expire_all()
+    chain = events()
+    assert [e.seq for e in chain] == list(range(1, len(chain) + 1))
+    actions = [e.action for e in chain[-4:]]
+    assert chain[-5].action == "test.genesis"
+    assert actions in (
+        ["test.a.one", "test.a.two", "test.b.one", "test.b.two"],
+        ["test.b.one", "test.b.two", "test.a.one", "test.a.two"],
+    )
+    assert audit.verify_chain() is None

@@ -226,3 +226,15 @@ def test_of_two_applications_in_review_at_once_only_the_first_gets_a_pass(
         {"decision": "return", "comment": f"车辆已有通行证 {issued.number}"},
     )
     assert returned.status_code == 201
+
+
+def test_an_applications_own_pass_never_conflicts_with_its_last_approval(app: Flask) -> None:
+    """Two approvers race on the last step: the one whose request read the application before
+    the other's approval committed must hear "already decided", not that the plate is taken by
+    the very pass that approval issued."""
+    from permits.services import conflicts
+
+    application = make_application(submit=True, plate="沪B22222", **days(0, 9))
+    issued = approve_fully(application)
+    assert issued.application_id == application.id
+    conflicts.check_before_issue(application, now=utcnow())  # raises Conflict if it counted

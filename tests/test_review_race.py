@@ -78,3 +78,38 @@ def test_approve_and_reject_at_once_leave_one_consistent_outcome(app: Flask) -> 
     assert len(landed) == 1
     expected = State.REJECTED if landed[0] is Action.REJECT else State.IN_REVIEW
     assert final.status is expected
+
+
+def test_a_decision_already_stored_for_the_step_is_refused_as_already_decided(app: Flask) -> None:
+    """The unique (application, round, step) is the last line of defence: should a decision of
+    this step be stored while the application still waits at it, the second is refused (409),
+    not an error, and the first stays the only one."""
+    import pytest
+
+    from permits.models import utcnow
+    from permits.services import reviews
+
+    application = make_application(make_user(Role.ENTERPRISE), submit=True)
+    first = make_approver("commerce", "310115")
+    second = make_approver("commerce", "310115")
+    db.session.add(
+        Decision(
+            application_id=application.id,
+            round=application.round,
+            step=application.current_step,
+            action=Action.APPROVE,
+            actor_id=first.id,
+            department_id=first.department_id,
+            created_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    with pytest.raises(reviews.AlreadyDecided):
+        reviews.decide(second, application, "approve", now=utcnow())
+    db.session.rollback()
+    stored = db.session.scalars(
+        select(Decision.actor_id).where(
+            Decision.application_id == application.id, Decision.step == 1
+        )
+    ).all()
+    assert stored == [first.id]

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from permits import audit, regions, validators
 from permits.extensions import db
@@ -753,6 +754,19 @@ def _store_file(folder: Path, key: str, content: bytes) -> None:
 
 def attachment_path(attachment: Attachment) -> Path:
     return upload_dir() / attachment.storage_key
+
+
+def history(application: Application) -> list[Decision]:
+    """Every decision on the application, oldest first, with its actor and department: one
+    query, where walking `application.decisions` loads each other actor and department alone."""
+    return list(
+        db.session.scalars(
+            select(Decision)
+            .where(Decision.application_id == application.id)
+            .options(joinedload(Decision.actor), joinedload(Decision.department))
+            .order_by(Decision.id)
+        )
+    )
 
 
 def enterprise_applications(

@@ -106,6 +106,9 @@ def _holding(
     )
     if exclude_application_id is not None:
         other_application = and_(other_application, Application.id != exclude_application_id)
+        # Its own pass, issued by a colleague's approval that committed a moment ago: the
+        # decision that comes too late is told "already decided", not that the plate is taken.
+        live_pass = and_(live_pass, Pass.application_id != exclude_application_id)
     return live_pass, other_application
 
 
@@ -366,6 +369,7 @@ def check_before_issue(application: Application, *, now: datetime) -> None:
     taken = conflicts(
         values_of(application),
         now=now,
+        exclude_application_id=application.id,
         renewal_of_id=application.renewal_of_id,
         include_pending=False,
     )

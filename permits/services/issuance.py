@@ -120,12 +120,14 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
     if application.status is not State.APPROVED:
         raise Conflict(_l("Only an approved application gets a pass."))
     assert application.valid_from is not None and application.valid_until is not None
-    number, serial = codes.allocate_number(db.session(), application.district)
     control_code = _unused_control_code()
-    claims = claims_for(application, number, control_code, now)
     not_before, expires = window(application.valid_from, application.valid_until)
     key = signing_key(expires, now)
     assert key.private_key is not None
+    # The district's serial last: its counter row stays locked until COMMIT, and every other
+    # pass of the district waits for it.
+    number, serial = codes.allocate_number(db.session(), application.district)
+    claims = claims_for(application, number, control_code, now)
     issued = Pass(
         application_id=application.id,
         number=number,

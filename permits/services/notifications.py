@@ -98,6 +98,7 @@ def _deliver(
 ) -> None:
     """In-app notifications now; emails queued to go out after the commit."""
     session = db.session()
+    email = email and mail.is_enabled()
     for user in users:
         if not user.is_active:
             continue

@@ -6,10 +6,12 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from permits import audit, validators
 from permits.database import MAX_ROW_ID
@@ -165,7 +167,7 @@ def decide(
             _l("You signed another step of this application; a colleague must decide this one.")
         )
 
-    workflow = application.workflow or workflows.current_workflow(application.kind)
+    workflow = workflows.workflow_of(application)
     step = application.current_step or 1
     is_last = step == max(s.position for s in workflow.steps)
     values: dict[str, object] = {
@@ -199,22 +201,21 @@ def decide(
     except (StateMoved, IllegalTransition):
         raise already_decided(application) from None
 
-    decision = Decision(
-        application_id=application.id,
-        round=round_,
-        step=step,
-        action=action,
-        actor_id=actor.id,
-        department_id=actor.department_id,
-        reason_code=reason_code if action is Action.REJECT else None,
-        comment=comment,
-        created_at=now,
+    decision = _insert_decision(
+        {
+            "application_id": application.id,
+            "round": round_,
+            "step": step,
+            "action": action,
+            "actor_id": actor.id,
+            "department_id": actor.department_id,
+            "reason_code": reason_code if action is Action.REJECT else None,
+            "comment": comment,
+            "created_at": now,
+        }
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(decision)
-    except IntegrityError:
-        raise already_decided(application) from None
+    if decision is None:
+        raise already_decided(application)
     audit.record(
         f"application.{action.value}",
         actor=actor,
@@ -237,6 +238,22 @@ def decide(
     else:
         notifications.notify(applicant, "rejected", application, comment=comment)
     return decision
+
+
+def _insert_decision(values: dict[str, Any]) -> Decision | None:
+    """Stores a decision, or None when its step of this round already has one (the unique
+    constraint, the last line of defence against races). INSERT … ON CONFLICT DO NOTHING
+    RETURNING: one statement, where a savepoint around a plain INSERT took three."""
+    session = db.session()
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Decision)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["application_id", "round", "step"])
+        .returning(Decision)
+    )
+    session.flush()
+    return session.scalar(statement, execution_options={"populate_existing": True})
 
 
 def on_final_approval(application: Application, actor: User, *, now: datetime) -> None:

@@ -148,7 +148,7 @@ def application_json(application: Application, *, full: bool = True) -> dict[str
             "reason_code": d.reason_code,
             "at": _iso(d.created_at),
         }
-        for d in application.decisions
+        for d in applications.history(application)
     ]
     return data
 
