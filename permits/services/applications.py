@@ -179,7 +179,8 @@ def _clean_field(name: str, raw: Any, out: Cleaned) -> None:
                 out.problems[name] = str(
                     _l(
                         "Not a mainland plate: a province character, a letter and 5 letters or "
-                        "digits, such as 沪A12345 (new-energy plates have 6, such as 沪AD12345)."
+                        "digits, never I or O, such as 沪A12345 (new-energy plates have 6, such "
+                        "as 沪AD12345)."
                     )
                 )
             else:
