@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from statistics import median
 
@@ -49,8 +50,8 @@ def flask(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[float, float]:
-    """Requests per second and p99 latency in ms."""
+def wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[float, float, int]:
+    """Requests per second, p99 latency in ms, and the number of requests."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script is not None:
         command[1:1] = ["-s", str(script)]
@@ -62,7 +63,50 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[
     p99 = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     if re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         raise SystemExit(f"errors during the run:\n{output}")
-    return rate, p99
+    count = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return rate, p99, count
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes so far (those that ended count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def database_processes() -> list[int]:
+    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+class Round:
+    """One wrk run, with the CPU it cost the gunicorn workers and the database server: CPU per
+    request does not depend on what else the machine is doing, requests per second does."""
+
+    def __init__(
+        self,
+        url: str,
+        seconds: int,
+        connections: int,
+        script: Path | None,
+        workers: list[int],
+        postgres: bool,
+    ) -> None:
+        database = database_processes() if postgres else []
+        before = (cpu_seconds(workers), cpu_seconds(database))
+        self.rate, self.p99, requests = wrk(url, seconds, connections, script)
+        self.worker_us = (cpu_seconds(workers) - before[0]) / requests * 1e6
+        self.database_us = (cpu_seconds(database) - before[1]) / requests * 1e6
 
 
 def main() -> None:
@@ -143,12 +187,18 @@ def main() -> None:
         )
         wrk(f"{base}/livez", 2, args.connections, None)  # warm up
         wrk(f"{base}/api/v1/verify", 2, args.connections, script)
+        workers = children(server.pid)
+        postgres = args.database is not None
         # Alternating rounds, so that whatever else the machine does weighs on both routes;
         # the share is taken within each round and its median reported.
         rounds = []
         for _ in range(args.rounds):
-            trivial_round = wrk(f"{base}/livez", args.seconds, args.connections, None)
-            verify_round = wrk(f"{base}/api/v1/verify", args.seconds, args.connections, script)
+            trivial_round = Round(
+                f"{base}/livez", args.seconds, args.connections, None, workers, postgres
+            )
+            verify_round = Round(
+                f"{base}/api/v1/verify", args.seconds, args.connections, script, workers, postgres
+            )
             rounds.append((trivial_round, verify_round))
         with sa.create_engine(database).connect() as conn:
             scans = conn.execute(sa.text("SELECT count(*) FROM scan_events")).scalar_one()
@@ -161,20 +211,42 @@ def main() -> None:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
 
-    trivial = (median(t[0] for t, _ in rounds), median(t[1] for t, _ in rounds))
-    verify = (median(v[0] for _, v in rounds), median(v[1] for _, v in rounds))
-    shares = sorted(100 * v[0] / t[0] for t, v in rounds)
+    def med(values: Iterable[float]) -> float:
+        return float(median(values))
+
+    trivial = (med(t.rate for t, _ in rounds), med(t.p99 for t, _ in rounds))
+    verify = (med(v.rate for _, v in rounds), med(v.p99 for _, v in rounds))
+    shares = sorted(100 * v.rate / t.rate for t, v in rounds)
+    cpu = {
+        "trivial": (med(t.worker_us for t, _ in rounds), med(t.database_us for t, _ in rounds)),
+        "verify": (med(v.worker_us for _, v in rounds), med(v.database_us for _, v in rounds)),
+    }
     print(
         f"{engine_name}, gunicorn 2 sync workers, wrk {args.connections} connections, "
         f"{args.rounds} alternating rounds of {args.seconds} s per route; medians; "
         f"{scans} scan events written\n"
     )
-    print("| route | requests/s | p99 ms | share of trivial |")
-    print("|---|---:|---:|---:|")
-    print(f"| GET /livez (trivial JSON) | {trivial[0]:,.0f} | {trivial[1]:.1f} | 100 % |")
+    database_column = " | database server CPU µs per request" if postgres else ""
+    header = "| route | requests/s | p99 ms | share of trivial | worker CPU µs per request"
+    print(f"{header}{database_column} |")
+    print("|---|---:|---:|---:|---:|" + ("---:|" if postgres else ""))
+    for label, (rate, p99), share, (worker_us, database_us) in (
+        ("GET /livez (trivial JSON)", trivial, "100 %", cpu["trivial"]),
+        (
+            "POST /api/v1/verify (valid QR)",
+            verify,
+            f"{median(shares):.0f} % (rounds: {', '.join(f'{x:.0f}' for x in shares)})",
+            cpu["verify"],
+        ),
+    ):
+        database_cell = f" {database_us:,.0f} |" if postgres else ""
+        print(f"| {label} | {rate:,.0f} | {p99:.1f} | {share} | {worker_us:,.0f} |{database_cell}")
+    worker_share = 100 * cpu["trivial"][0] / cpu["verify"][0]
     print(
-        f"| POST /api/v1/verify (valid QR) | {verify[0]:,.0f} | {verify[1]:.1f} | "
-        f"{median(shares):.0f} % (rounds: {', '.join(f'{x:.0f}' for x in shares)}) |"
+        f"\nCPU per request, which other work on the machine does not change: a verification costs "
+        f"the gunicorn worker {cpu['verify'][0] / cpu['trivial'][0]:.2f} times what /livez costs "
+        f"it ({worker_share:.0f} %)"
+        + (f", and the database server {cpu['verify'][1]:,.0f} µs more." if postgres else ".")
     )
 
 
