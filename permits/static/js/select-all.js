@@ -12,6 +12,11 @@
     if (!all) {
       return;
     }
+    // Rows that come ticked (a whole batch) show "all" ticked too; only with JavaScript, since
+    // without it a ticked "all" would also take rows the officer unticks.
+    all.checked = Array.prototype.every.call(boxes(form), function (box) {
+      return box.checked;
+    }) && boxes(form).length > 0;
     all.addEventListener("change", function () {
       boxes(form).forEach(function (box) {
         box.checked = all.checked;
