@@ -6,11 +6,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from weakref import WeakValueDictionary
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 
 from permits import audit
 from permits.extensions import db
@@ -115,8 +117,14 @@ def signing_key(pass_expires: datetime, now: datetime) -> SigningKey:
         ) from exc
 
 
+#: session.info key: the passes this session issued and still holds, by application id
+#: (`pass_of` reads them; weak, so a long CLI session does not keep every pass it issued).
+ISSUED_HERE = "permits.issued_passes"
+
+
 def issue_pass(application: Application, *, now: datetime) -> Pass:
-    """Numbers, signs and stores the pass of an approved application, in its transaction."""
+    """Numbers, signs and stores the pass of an approved application, in its transaction
+    (the caller tells the enterprise: `reviews.on_final_approval`)."""
     if application.status is not State.APPROVED:
         raise Conflict(_l("Only an approved application gets a pass."))
     assert application.valid_from is not None and application.valid_until is not None
@@ -157,7 +165,7 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
         if old is not None and old.status is PassStatus.ACTIVE:
             _revoke(old, None, f"superseded by {number}", now=now)
             old.superseded_by_id = issued.id
-    notifications.notify([application.created_by], "issued", application, pass_number=number)
+    db.session.info.setdefault(ISSUED_HERE, WeakValueDictionary())[application.id] = issued
     return issued
 
 
@@ -166,6 +174,11 @@ def pass_by_number(number: str) -> Pass | None:
 
 
 def pass_of(application: Application) -> Pass | None:
+    """The application's pass; the one this session just issued is not looked up again (a
+    rolled-back pass is no longer persistent, and is looked up)."""
+    issued: Pass | None = db.session.info.get(ISSUED_HERE, {}).get(application.id)
+    if issued is not None and sa_inspect(issued).persistent:
+        return issued
     return db.session.scalar(select(Pass).where(Pass.application_id == application.id))
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from permits.database import MAX_ROW_ID
@@ -27,8 +29,8 @@ from permits.workflow import State
 MAX_PAGE = 100
 
 
-def _load(application_id: int) -> Application:
-    application = db.session.get(Application, application_id)
+def _load(application_id: int, *, options: Sequence[Any] = ()) -> Application:
+    application = db.session.get(Application, application_id, options=options)
     if application is None or not can_view_application(acting_user(), application):
         abort(404)
     return application
@@ -233,7 +235,12 @@ def get_application(application_id: int) -> Response:
 @bp.post("/applications/<int:application_id>/decisions")
 @roles_required(Role.APPROVER)
 def decide_application(application_id: int) -> Response:
-    application = _load(application_id)
+    # The enterprise (the answer, the notices) and the applicant (the notices) in the same
+    # query: two round trips fewer.
+    application = _load(
+        application_id,
+        options=[joinedload(Application.enterprise), joinedload(Application.created_by)],
+    )
     body = _json_body()
     decision = reviews.decide(
         acting_user(),
