@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from permits.database import MAX_ROW_ID
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Application, Kind, Pass, Role, utcnow
+from permits.models import Application, Kind, Pass, Role, Workflow, utcnow
 from permits.permissions import (
     acting_user,
     can_view_application,
@@ -235,11 +235,18 @@ def get_application(application_id: int) -> Response:
 @bp.post("/applications/<int:application_id>/decisions")
 @roles_required(Role.APPROVER)
 def decide_application(application_id: int) -> Response:
-    # The enterprise (the answer, the notices) and the applicant (the notices) in the same
-    # query: two round trips fewer.
+    # What a decision and its answer read, in the same query: the enterprise (the answer, the
+    # notices), the applicant (the notices), the chain with its steps (the decision) and the
+    # drivers (the conflict check, the answer): four round trips fewer. A few steps times a
+    # few drivers is a few rows.
     application = _load(
         application_id,
-        options=[joinedload(Application.enterprise), joinedload(Application.created_by)],
+        options=[
+            joinedload(Application.enterprise),
+            joinedload(Application.created_by),
+            joinedload(Application.workflow).joinedload(Workflow.steps),
+            joinedload(Application.drivers),
+        ],
     )
     body = _json_body()
     decision = reviews.decide(
