@@ -238,3 +238,37 @@ def test_an_applications_own_pass_never_conflicts_with_its_last_approval(app: Fl
     issued = approve_fully(application)
     assert issued.application_id == application.id
     conflicts.check_before_issue(application, now=utcnow())  # raises Conflict if it counted
+
+
+def test_the_last_approval_names_the_pass_that_holds_a_driver_and_the_one_that_holds_the_plate(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plate and driver taken by two different passes since both were submitted: the last
+    approval is refused naming each pass beside its own field."""
+    driver = {"name": "王师傅", "id_number": unique_id_number(), "phone": "13900001111"}
+    by_plate = make_application(submit=True, plate="沪B33333", **days(0, 9))
+    by_driver = make_application(submit=True, plate="沪B44444", drivers=[driver], **days(0, 9))
+    real = applications.taken_by_others
+    monkeypatch.setattr(applications, "taken_by_others", lambda *_a, **_k: {})
+    late = make_application(submit=True, plate="沪B33333", drivers=[driver], **days(3, 12))
+    monkeypatch.setattr(applications, "taken_by_others", real)
+    plate_pass, driver_pass = approve_fully(by_plate), approve_fully(by_driver)
+
+    from permits.services import reviews
+
+    reviews.decide(
+        make_approver(late.current_department_code, late.current_scope),
+        late,
+        "approve",
+        now=utcnow(),
+    )
+    db.session.commit()
+    city = Api(client, make_approver(late.current_department_code, late.current_scope))
+    refused = city.post(f"/applications/{late.id}/decisions", {"decision": "approve"})
+
+    assert refused.status_code == 409
+    fields = refused.get_json()["fields"]
+    assert plate_pass.number in fields["plate"]
+    assert driver_pass.number in fields["drivers.0.id_number"]
+    assert driver_pass.number not in fields["plate"]
+    assert db.session.scalar(select(func.count()).select_from(Pass)) == 2

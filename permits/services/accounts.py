@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from limits import parse_many
 from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from permits import audit, database, validators
 from permits.extensions import db, limiter
@@ -366,6 +366,9 @@ def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False)
             select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == digest)
+            # An approver's department decides what they may see and do: joined, not a
+            # second round trip on the first permission check.
+            .options(joinedload(User.department))
         ).first()
         if row is None or row[2] is not None or not row[0].is_active:
             cache.pop(digest, None)

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, cast, null, or_, select, union_all
 
 from permits import validators
 from permits.extensions import db
@@ -153,17 +153,74 @@ def conflicts(
         renewal_of_id=renewal_of_id,
         exclude_application_id=exclude_application_id,
     )
-    if plate is not None:
-        message = _plate_conflict(plate, live_pass, other_application, include_pending)
-        if message:
-            problems["plate"] = message
-    if drivers:
-        ids = [id_number for _i, id_number in drivers]
-        taken = _drivers_taken(ids, plate, live_pass, other_application, include_pending)
-        for i, id_number in drivers:
-            if id_number in taken:
-                problems[f"drivers.{i}.id_number"] = taken[id_number]
+    ids = [id_number for _i, id_number in drivers]
+    taken: dict[str, str] = {}
+    if plate is not None and ids and not include_pending:
+        plate_message, taken = _held_by_passes(plate, ids, live_pass)
+        if plate_message:
+            problems["plate"] = plate_message
+    else:
+        if plate is not None:
+            message = _plate_conflict(plate, live_pass, other_application, include_pending)
+            if message:
+                problems["plate"] = message
+        if ids:
+            taken = _drivers_taken(ids, plate, live_pass, other_application, include_pending)
+    for i, id_number in drivers:
+        if id_number in taken:
+            problems[f"drivers.{i}.id_number"] = taken[id_number]
     return problems
+
+
+def _plate_pass_message(number: str, start: date, end: date) -> str:
+    return str(
+        _l(
+            "This vehicle already holds pass %(number)s, valid %(start)s to %(end)s; "
+            "the dates overlap.",
+            number=number,
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
+    )
+
+
+def _driver_pass_message(number: str) -> str:
+    return str(
+        _l(
+            "This driver is already on pass %(number)s of another vehicle for overlapping dates.",
+            number=number,
+        )
+    )
+
+
+def _held_by_passes(
+    plate: str, ids: list[str], live_pass: ColumnElement[bool]
+) -> tuple[str | None, dict[str, str]]:
+    """`_plate_conflict` and `_drivers_taken` against live passes only (the last approval),
+    as one query where they were two: the plate's passes and the drivers' passes of other
+    vehicles, told apart by the driver's ID number (none for the plate's)."""
+    by_plate = select(
+        Pass.id,
+        Pass.number,
+        Pass.valid_from,
+        Pass.valid_until,
+        cast(null(), Driver.id_number.type).label("id_number"),
+    ).where(Pass.plate == plate, live_pass)
+    by_driver = (
+        select(Pass.id, Pass.number, Pass.valid_from, Pass.valid_until, Driver.id_number)
+        .join(Pass, Pass.application_id == Driver.application_id)
+        .where(Driver.id_number.in_(ids), live_pass, Pass.plate != plate)
+    )
+    rows = db.session.execute(union_all(by_plate, by_driver)).all()
+    plate_rows = [r for r in rows if r.id_number is None]
+    plate_message = None
+    if plate_rows:
+        first = min(plate_rows, key=lambda r: (r.valid_from, r.id))
+        plate_message = _plate_pass_message(first.number, first.valid_from, first.valid_until)
+    taken: dict[str, str] = {}
+    for row in sorted((r for r in rows if r.id_number is not None), key=lambda r: r.id):
+        taken.setdefault(row.id_number, _driver_pass_message(row.number))
+    return plate_message, taken
 
 
 def _plate_conflict(
@@ -179,15 +236,7 @@ def _plate_conflict(
         .limit(1)
     ).first()
     if issued is not None:
-        return str(
-            _l(
-                "This vehicle already holds pass %(number)s, valid %(start)s to %(end)s; "
-                "the dates overlap.",
-                number=issued.number,
-                start=issued.valid_from.isoformat(),
-                end=issued.valid_until.isoformat(),
-            )
-        )
+        return _plate_pass_message(issued.number, issued.valid_from, issued.valid_until)
     if not include_pending:
         return None
     pending = db.session.execute(
@@ -227,16 +276,7 @@ def _drivers_taken(
     if plate is not None:
         query = query.where(Pass.plate != plate)
     for id_number, number in db.session.execute(query):
-        taken.setdefault(
-            id_number,
-            str(
-                _l(
-                    "This driver is already on pass %(number)s of another vehicle for "
-                    "overlapping dates.",
-                    number=number,
-                )
-            ),
-        )
+        taken.setdefault(id_number, _driver_pass_message(number))
     if not include_pending:
         return taken
     pending = (

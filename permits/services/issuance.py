@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, SessionTransaction
 
 from permits import audit
 from permits.extensions import db
@@ -115,8 +117,20 @@ def signing_key(pass_expires: datetime, now: datetime) -> SigningKey:
         ) from exc
 
 
+#: session.info key: the passes issued in this session's transaction, by application id
+#: (`pass_of` reads them; dropped when the transaction ends).
+ISSUED_HERE = "permits.issued_passes"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_issued(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(ISSUED_HERE, None)
+
+
 def issue_pass(application: Application, *, now: datetime) -> Pass:
-    """Numbers, signs and stores the pass of an approved application, in its transaction."""
+    """Numbers, signs and stores the pass of an approved application, in its transaction
+    (the caller tells the enterprise: `reviews.on_final_approval`)."""
     if application.status is not State.APPROVED:
         raise Conflict(_l("Only an approved application gets a pass."))
     assert application.valid_from is not None and application.valid_until is not None
@@ -157,7 +171,7 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
         if old is not None and old.status is PassStatus.ACTIVE:
             _revoke(old, None, f"superseded by {number}", now=now)
             old.superseded_by_id = issued.id
-    notifications.notify([application.created_by], "issued", application, pass_number=number)
+    db.session.info.setdefault(ISSUED_HERE, {})[application.id] = issued
     return issued
 
 
@@ -166,6 +180,11 @@ def pass_by_number(number: str) -> Pass | None:
 
 
 def pass_of(application: Application) -> Pass | None:
+    """The application's pass; the one issued in this transaction is not looked up again (one
+    rolled back by a savepoint is no longer persistent, and is looked up)."""
+    issued: Pass | None = db.session.info.get(ISSUED_HERE, {}).get(application.id)
+    if issued is not None and sa_inspect(issued).persistent:
+        return issued
     return db.session.scalar(select(Pass).where(Pass.application_id == application.id))
 
 

@@ -119,7 +119,7 @@ def _deliver(
                 session,
                 mail.Mail(to=user.email, subject=str(subject % params), body=render(event, params)),
             )
-    db.session.flush()
+    # No flush here: the notices of one decision (or many) go in one INSERT at the next flush.
 
 
 def notify_users(users: Iterable[User], event: str, *, email: bool = True, **params: Any) -> None:

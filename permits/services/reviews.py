@@ -259,8 +259,10 @@ def _insert_decision(values: dict[str, Any]) -> Decision | None:
 def on_final_approval(application: Application, actor: User, *, now: datetime) -> None:
     """The last step approved: the pass is issued in the decision's own transaction, so a
     failure leaves neither decision nor pass nor used serial behind."""
+    issued = issuance.issue_pass(application, now=now)
+    # Both notices after the pass: added together, they are one INSERT at the commit's flush.
     notifications.notify([application.created_by], "approved", application)
-    issuance.issue_pass(application, now=now)
+    notifications.notify([application.created_by], "issued", application, pass_number=issued.number)
 
 
 # --- the queue ---------------------------------------------------------------------------

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from permits.database import MAX_ROW_ID
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Application, Kind, Pass, Role, utcnow
+from permits.models import Application, Kind, Pass, Role, Workflow, utcnow
 from permits.permissions import (
     acting_user,
     can_view_application,
@@ -27,8 +29,8 @@ from permits.workflow import State
 MAX_PAGE = 100
 
 
-def _load(application_id: int) -> Application:
-    application = db.session.get(Application, application_id)
+def _load(application_id: int, *, options: Sequence[Any] = ()) -> Application:
+    application = db.session.get(Application, application_id, options=options)
     if application is None or not can_view_application(acting_user(), application):
         abort(404)
     return application
@@ -233,7 +235,19 @@ def get_application(application_id: int) -> Response:
 @bp.post("/applications/<int:application_id>/decisions")
 @roles_required(Role.APPROVER)
 def decide_application(application_id: int) -> Response:
-    application = _load(application_id)
+    # What a decision and its answer read, in the same query: the enterprise (the answer, the
+    # notices), the applicant (the notices), the chain with its steps (the decision) and the
+    # drivers (the conflict check, the answer): four round trips fewer. A few steps times a
+    # few drivers is a few rows.
+    application = _load(
+        application_id,
+        options=[
+            joinedload(Application.enterprise),
+            joinedload(Application.created_by),
+            joinedload(Application.workflow).joinedload(Workflow.steps),
+            joinedload(Application.drivers),
+        ],
+    )
     body = _json_body()
     decision = reviews.decide(
         acting_user(),
