@@ -233,11 +233,16 @@ def refresh(
 
 
 def stored_figures() -> Figures | None:
-    """The snapshot as last stored, or None when there is none (yet) that this code reads."""
-    with _writing() as session:
-        data = session.scalar(
-            select(SupervisionSnapshot.figures).where(SupervisionSnapshot.id == SNAPSHOT_ID)
-        )
+    """The snapshot as last stored, or None when there is none (yet) that this code reads. A
+    plain read on the primary: on SQLite it does not wait for the write lock."""
+    token = write_intent.set(False)
+    try:
+        with Session(db.engine) as session:
+            data = session.scalar(
+                select(SupervisionSnapshot.figures).where(SupervisionSnapshot.id == SNAPSHOT_ID)
+            )
+    finally:
+        write_intent.reset(token)
     if not data or data.get("version") != SNAPSHOT_VERSION:
         return None
     return figures_from_snapshot(data)
