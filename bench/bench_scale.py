@@ -20,7 +20,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed
+from processes import children, free_port, process_cpu_seconds, wait_for, worker_rss_mb
 
 ROOT, BIN = seed.ROOT, seed.BIN
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -397,43 +397,6 @@ class Bench:
             zone = ZoneInfo(self.app.config["TIMEZONE"])
             times = timed(refresh, max(5, self.repeat // 10))
         return statistics.median(times), percentile(times, 0.95)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
-
-
-def children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(x) for x in text.split()]
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (0 when it has gone or cannot be read)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def worker_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

@@ -16,11 +16,9 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from statistics import median
@@ -28,26 +26,9 @@ from statistics import median
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from processes import children, free_port, process_cpu_seconds, wait_for
+from seed import BIN, ROOT, flask
 
 
 def wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[float, float, int]:
@@ -65,23 +46,6 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[
         raise SystemExit(f"errors during the run:\n{output}")
     count = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     return rate, p99, count
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU of these processes so far (those that ended count nothing)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def database_processes() -> list[int]:
@@ -103,6 +67,10 @@ class Round:
         postgres: bool,
     ) -> None:
         database = database_processes() if postgres else []
+
+        def cpu_seconds(pids: list[int]) -> float:
+            return sum(map(process_cpu_seconds, pids))
+
         before = (cpu_seconds(workers), cpu_seconds(database))
         self.rate, self.p99, requests = wrk(url, seconds, connections, script)
         self.worker_us = (cpu_seconds(workers) - before[0]) / requests * 1e6
@@ -172,12 +140,7 @@ def main() -> None:
             env=env,
         )
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(port)
         script = work / "verify.lua"
         script.write_text(
             'wrk.method = "POST"\n'
