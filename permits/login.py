@@ -36,7 +36,7 @@ class CookieSessions(SecureCookieSessionInterface):
     session state, and the hot verification calls skip the cookie's parsing and signing."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith("/api/") and "Authorization" in request.headers:
+        if _api_credentials() is not None:  # the request context is pushed by now
             return _TokenCallSession()
         return super().open_session(app, request)
 
