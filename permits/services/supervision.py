@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -235,41 +236,39 @@ def refresh(
 def stored_figures() -> Figures | None:
     """The snapshot as last stored, or None when there is none (yet) that this code reads. A
     plain read on the primary: on SQLite it does not wait for the write lock."""
-    token = write_intent.set(False)
-    try:
-        with Session(db.engine) as session:
-            data = session.scalar(
-                select(SupervisionSnapshot.figures).where(SupervisionSnapshot.id == SNAPSHOT_ID)
-            )
-    finally:
-        write_intent.reset(token)
+    with _own_session(db.engine, writes=False) as session:
+        data = session.scalar(
+            select(SupervisionSnapshot.figures).where(SupervisionSnapshot.id == SNAPSHOT_ID)
+        )
     if not data or data.get("version") != SNAPSHOT_VERSION:
         return None
     return figures_from_snapshot(data)
 
 
 @contextmanager
-def _writing() -> Iterator[Session]:
-    """A short transaction of its own on the primary, committed by the caller: the snapshot is
-    written from GET requests too, never waits for the request's commit, and on SQLite takes
-    the write lock up front (BEGIN IMMEDIATE) only for these few statements."""
-    token = write_intent.set(True)
+def _own_session(engine: Engine, *, writes: bool) -> Iterator[Session]:
+    """A short transaction of its own, apart from the request's: the snapshot is read and
+    written from GET requests too and never waits for the request's commit. On SQLite one that
+    writes takes the write lock up front (BEGIN IMMEDIATE), one that reads never takes it."""
+    token = write_intent.set(writes)
     try:
-        with Session(db.engine) as session:
+        with Session(engine) as session:
             yield session
     finally:
         write_intent.reset(token)
 
 
+def _writing() -> AbstractContextManager[Session]:
+    """On the primary, for the few statements that claim and store the snapshot; committed by
+    the caller."""
+    return _own_session(db.engine, writes=True)
+
+
 def _computed(now: datetime, zone: ZoneInfo) -> Figures:
-    """The figures read in a session of their own (on the replica if there is one): on SQLite
-    a plain BEGIN, so that a refresh never holds the write lock while it counts."""
-    token = write_intent.set(False)
-    try:
-        with Session(read_engine()) as session:
-            return _figures(session, now, zone)
-    finally:
-        write_intent.reset(token)
+    """The figures read in a session of their own (on the replica if there is one), so that a
+    refresh never holds the write lock while it counts."""
+    with _own_session(read_engine(), writes=False) as session:
+        return _figures(session, now, zone)
 
 
 def _claimed_by(claimed_at: datetime) -> Any:
