@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from processes import children, free_port, process_cpu_seconds, wait_for
+from processes import children, database_backends, free_port, process_cpu_seconds, wait_for
 from seed import BIN, ROOT, flask
 
 
@@ -48,11 +48,6 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[
     return rate, p99, count
 
 
-def database_processes() -> list[int]:
-    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 class Round:
     """One wrk run, with the CPU it cost the gunicorn workers and the database server: CPU per
     request does not depend on what else the machine is doing, requests per second does."""
@@ -64,9 +59,10 @@ class Round:
         connections: int,
         script: Path | None,
         workers: list[int],
-        postgres: bool,
+        database_url: str | None,
     ) -> None:
-        database = database_processes() if postgres else []
+        # Taken at the start of each round: the workers' connections are open by then.
+        database = database_backends(database_url) if database_url else []
 
         def cpu_seconds(pids: list[int]) -> float:
             return sum(map(process_cpu_seconds, pids))
@@ -152,15 +148,21 @@ def main() -> None:
         wrk(f"{base}/api/v1/verify", 2, args.connections, script)
         workers = children(server.pid)
         postgres = args.database is not None
+        database_url = database if postgres else None
         # Alternating rounds, so that whatever else the machine does weighs on both routes;
         # the share is taken within each round and its median reported.
         rounds = []
         for _ in range(args.rounds):
             trivial_round = Round(
-                f"{base}/livez", args.seconds, args.connections, None, workers, postgres
+                f"{base}/livez", args.seconds, args.connections, None, workers, database_url
             )
             verify_round = Round(
-                f"{base}/api/v1/verify", args.seconds, args.connections, script, workers, postgres
+                f"{base}/api/v1/verify",
+                args.seconds,
+                args.connections,
+                script,
+                workers,
+                database_url,
             )
             rounds.append((trivial_round, verify_round))
         with sa.create_engine(database).connect() as conn:

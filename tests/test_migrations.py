@@ -409,6 +409,10 @@ def seed_0008(conn: Connection) -> None:
     )
 
 
+def seed_0009(conn: Connection) -> None:
+    """Constraints only: the scans already there (0004's) must simply stay."""
+
+
 #: Each revision in order, with what it adds to a city that has been running on the one before.
 REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001", seed_0001),
@@ -419,6 +423,7 @@ REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0006", seed_0006),
     ("0007", seed_0007),
     ("0008", seed_0008),
+    ("0009", seed_0009),
 ]
 
 
