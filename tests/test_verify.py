@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select
 
@@ -322,6 +323,25 @@ def test_a_dropped_database_connection_is_replaced_on_the_next_scan(
     held = app.extensions["permits.verify_connections"]
     for raw in list(held._by_thread.values()):
         raw.driver_connection.close()
+    assert verify(officer, qr=issued.token)["result"] == "valid"
+
+
+def test_a_connection_the_server_ends_is_replaced_on_the_next_scan(
+    app: Flask, officer: Api
+) -> None:
+    """PostgreSQL: the hot read goes through libpq with a statement prepared on the held
+    connection; when the server ends that connection, the next scan prepares it again on a
+    fresh one and is answered."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's own connections")
+    issued = make_pass()
+    assert verify(officer, qr=issued.token)["result"] == "valid"
+    held = app.extensions["permits.verify_connections"]
+    pids = [raw.driver_connection.info.backend_pid for raw in held._by_thread.values()]
+    with db.engine.connect() as conn:
+        for pid in pids:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    assert verify(officer, qr=issued.token)["result"] == "valid"
     assert verify(officer, qr=issued.token)["result"] == "valid"
 
 
