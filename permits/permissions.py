@@ -32,8 +32,12 @@ def acting_user() -> User:
     return user
 
 
+#: Endpoints for machines outside /api/ (probes): they answer JSON, errors included.
+_PROBES = frozenset({"/livez", "/healthz"})
+
+
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path in _PROBES
 
 
 def require_login() -> Response | None:
