@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Exists, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from permits import workflow
@@ -30,8 +30,10 @@ def move(
     now: datetime,
     facts: workflow.Facts | None = None,
     values: dict[str, Any] | None = None,
+    unless: Exists | None = None,
 ) -> State:
-    """Applies `action`; `values` are the other columns that change with it."""
+    """Applies `action`; `values` are the other columns that change with it. With `unless`,
+    the move is also refused (StateMoved) while that subquery finds a row."""
     target = workflow.next_state(application.status, action, facts)
     changes = {"status": target, "updated_at": now, **(values or {})}
     step_matches = (
@@ -46,6 +48,7 @@ def move(
             Application.status == application.status,
             Application.round == application.round,
             step_matches,
+            *(() if unless is None else (~unless,)),
         )
         .values(**changes)
         .execution_options(synchronize_session=False)
