@@ -251,15 +251,22 @@ def _insert_decision(values: dict[str, Any]) -> Decision | None:
     constraint, the last line of defence against races). INSERT … ON CONFLICT DO NOTHING
     RETURNING: one statement, where a savepoint around a plain INSERT took three."""
     session = db.session()
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(Decision)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["application_id", "round", "step"])
-        .returning(Decision)
-    )
+    postgresql = session.get_bind().dialect.name == "postgresql"
     session.flush()
-    return session.scalar(statement, execution_options={"populate_existing": True})
+    return session.scalar(
+        _INSERT_DECISION_POSTGRESQL if postgresql else _INSERT_DECISION_SQLITE,
+        values,
+        execution_options={"populate_existing": True},
+    )
+
+
+# Built once, as every decision runs one of them.
+_INSERT_DECISION_POSTGRESQL, _INSERT_DECISION_SQLITE = (
+    dialect_insert(Decision)
+    .on_conflict_do_nothing(index_elements=["application_id", "round", "step"])
+    .returning(Decision)
+    for dialect_insert in (postgresql_insert, sqlite_insert)
+)
 
 
 def on_final_approval(application: Application, actor: User, *, now: datetime) -> None:
