@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Exists, and_, exists, select, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -95,18 +95,39 @@ def _decided_by_my_department(user: User, application: Application) -> bool:
     )
 
 
-def _decided_another_step(user: User, application: Application) -> Exists:
-    return exists().where(
-        Decision.application_id == application.id,
-        Decision.actor_id == user.id,
-        Decision.action.in_(DECISIONS),
-        Decision.step != application.current_step,
-    )
+#: Separation of duties: the person decided a step of the application other than the one it
+#: waits at. Built once (the move of every decision carries it); its values are bound by
+#: `_another_step_params`.
+_DECIDED_ANOTHER_STEP = exists().where(
+    Decision.application_id == bindparam("sod_application_id"),
+    Decision.actor_id == bindparam("sod_actor_id"),
+    Decision.action.in_(DECISIONS),
+    Decision.step != bindparam("sod_step"),
+)
+
+
+def _another_step_params(user: User, application: Application) -> dict[str, Any]:
+    return {
+        "sod_application_id": application.id,
+        "sod_actor_id": user.id,
+        "sod_step": application.current_step,
+    }
 
 
 def signed_another_step(user: User, application: Application) -> bool:
-    """Separation of duties: has this person decided a different step of the application?"""
-    return bool(db.session.scalar(select(_decided_another_step(user, application))))
+    """Separation of duties: has this person decided a step of the application other than the
+    one it waits at?"""
+    if application.current_step is None:
+        # Waits at no step: any decision of theirs was on another one.
+        condition = exists().where(
+            Decision.application_id == application.id,
+            Decision.actor_id == user.id,
+            Decision.action.in_(DECISIONS),
+            Decision.step.is_not(None),
+        )
+        return bool(db.session.scalar(select(condition)))
+    params = _another_step_params(user, application)
+    return bool(db.session.scalar(select(_DECIDED_ANOTHER_STEP), params))
 
 
 def is_signer_now(user: User, application: Application) -> bool:
@@ -195,7 +216,8 @@ def decide(
             now=now,
             facts=Facts(is_last_step=is_last),
             values=values,
-            unless=_decided_another_step(actor, application),
+            unless=_DECIDED_ANOTHER_STEP,
+            unless_params=_another_step_params(actor, application),
         )
     except (StateMoved, IllegalTransition):
         if signed_another_step(actor, application):
