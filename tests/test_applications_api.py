@@ -241,6 +241,11 @@ def test_nobody_signs_two_steps_of_one_application(client: FlaskClient) -> None:
     refused = decide(api, app_id, "approve")
     assert refused.status_code == 403
     assert "colleague" in refused.get_json()["message"] or "同事" in refused.get_json()["message"]
+    # Refused by the move's own UPDATE: nothing of it stays.
+    after = api.get(f"/applications/{app_id}").get_json()
+    assert after["status"] == "in_review" and after["step"]["position"] == 2
+    assert [d["step"] for d in after["history"] if d["action"] == "approve"] == [1]
+    assert after["pass"] is None
 
 
 def test_withdraw(client: FlaskClient) -> None:

@@ -110,6 +110,18 @@ def test_events_take_their_place_in_the_chain_at_commit_in_the_order_recorded(ap
     assert audit.verify_chain() is None
 
 
+def test_a_commit_chains_any_number_of_events_whatever_the_numbers_before(app: Flask) -> None:
+    """The INSERT at COMMIT is made once per number of events: each size gives the same chain."""
+    actor = make_user(Role.ADMIN)
+    for count in (1, 3, 1, 40, 3):
+        recorded = [audit.record(f"test.{count}.{i}", actor=actor) for i in range(count)]
+        db.session.commit()
+        assert [e.seq for e in recorded] == list(range(recorded[0].seq, recorded[0].seq + count))
+        assert all(e.id is not None for e in recorded)
+    assert [e.action for e in events()][-3:] == ["test.3.0", "test.3.1", "test.3.2"]
+    assert audit.verify_chain() is None
+
+
 def test_a_rolled_back_transaction_or_savepoint_leaves_no_event(app: Flask) -> None:
     actor = make_user(Role.ADMIN)
     audit.record("test.kept", actor=actor)

@@ -301,3 +301,27 @@ def test_pdf_is_served_with_an_etag_and_revalidates(app: Flask) -> None:
     )
     assert again.status_code == 304
     assert api.get(f"/passes/{issued.number}/pdf").data == first.data
+
+
+def test_a_control_code_already_taken_is_drawn_again_and_the_token_carries_the_new_one(
+    app: Flask, monkeypatch: object
+) -> None:
+    enterprise_user = make_user(Role.ENTERPRISE)
+    first = make_pass(enterprise_user)
+    drawn = iter(
+        [first.control_code, first.control_code, "7ZX4KQ2" + codes.check_character("7ZX4KQ2")]
+    )
+    monkeypatch.setattr(codes, "new_control_code", lambda: next(drawn))  # type: ignore[attr-defined]
+
+    second = make_pass(enterprise_user, plate="沪A77777")
+
+    assert second.control_code == "7ZX4KQ2" + codes.check_character("7ZX4KQ2")
+    assert second.number == "310115000002"  # one serial, however many codes were drawn
+    assert next(drawn, None) is None
+    keys = published_keys(app.test_client())
+    result = token.verify(second.token, keys, int(second.not_before.timestamp()) + 60)
+    assert result.result is token.Result.VALID
+    assert result.claims.control_code == second.control_code
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Pass)) == 2
+    assert db.session.get(Counter, "pass:310115").value == 2

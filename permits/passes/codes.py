@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import insert, update
+from sqlalchemy import Integer, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,25 +24,29 @@ class SerialsExhausted(Exception):
     """A district has issued a million passes: its 6-digit serials are used up."""
 
 
+#: Built once: every pass issued and every revocation runs it.
+_ADVANCE = (
+    update(Counter)
+    .where(Counter.name == bindparam("counter"))
+    .values(value=Counter.value + bindparam("by", type_=Integer))
+    .returning(Counter.value)
+)
+
+
 def next_value(session: Session, name: str, by: int = 1) -> int:
     """Advances the named counter by `by` (one) and returns the new value, inside the transaction.
 
     With `by` > 1 the caller owns the values new - by + 1 … new.
     """
-    statement = (
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + by)
-        .returning(Counter.value)
-    )
-    value = session.execute(statement).scalar()
+    params = {"counter": name, "by": by}
+    value = session.execute(_ADVANCE, params).scalar()
     if value is None:
         try:
             with session.begin_nested():
                 session.execute(insert(Counter).values(name=name, value=0))
         except IntegrityError:
             pass  # another transaction created it first; its row lock now orders us
-        value = session.execute(statement).scalar()
+        value = session.execute(_ADVANCE, params).scalar()
     assert value is not None
     return int(value)
 

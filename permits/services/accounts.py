@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import parse_many
-from sqlalchemy import inspect, or_, select, update
+from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
@@ -344,6 +344,17 @@ def _detached_copy(user: User) -> User:
     return copy
 
 
+#: Built once: every API call with a token that is not remembered runs it.
+_TOKEN_OWNER = (
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+    # An approver's department decides what they may see and do: joined, not a second round
+    # trip on the first permission check.
+    .options(joinedload(User.department))
+)
+
+
 def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False) -> User | None:
     """The active owner of a live token; notes at most every few minutes when the token was
     last used. One query, or none while remembered: `may_remember` is for the hot, read-only
@@ -362,14 +373,7 @@ def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False)
         user = known.user  # no query, no session bookkeeping
         token_id, last_used_at = known.token_id, known.last_used_at
     else:
-        row = db.session.execute(
-            select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == digest)
-            # An approver's department decides what they may see and do: joined, not a
-            # second round trip on the first permission check.
-            .options(joinedload(User.department))
-        ).first()
+        row = db.session.execute(_TOKEN_OWNER, {"digest": digest}).first()
         if row is None or row[2] is not None or not row[0].is_active:
             cache.pop(digest, None)
             return None

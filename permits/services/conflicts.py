@@ -18,12 +18,24 @@ Queries go through the plate and ID-number indexes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, cast, null, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    and_,
+    bindparam,
+    cast,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from permits import validators
 from permits.extensions import db
@@ -77,13 +89,13 @@ def _pending_or_own_draft(enterprise_id: int | None) -> ColumnElement[bool]:
 
 
 def _holding(
-    start: date,
-    end: date,
+    start: date | BindParameter[date],
+    end: date | BindParameter[date],
     *,
-    now: datetime,
+    now: datetime | BindParameter[datetime],
     enterprise_id: int | None,
-    renewal_of_id: int | None = None,
-    exclude_application_id: int | None = None,
+    renewal_of_id: int | BindParameter[int] | None = None,
+    exclude_application_id: int | BindParameter[int] | None = None,
 ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """The conditions on a pass and on an application that hold a plate or a driver for some of
     the days [start, end]: (a live pass, other than the one renewed; a pending application, or
@@ -145,21 +157,31 @@ def conflicts(
     plate = _plate(fields.get("plate"))
     drivers = _driver_ids(fields.get("drivers"))
     problems: dict[str, str] = {}
-    live_pass, other_application = _holding(
-        start,
-        end,
-        now=now,
-        enterprise_id=enterprise_id,
-        renewal_of_id=renewal_of_id,
-        exclude_application_id=exclude_application_id,
-    )
     ids = [id_number for _i, id_number in drivers]
     taken: dict[str, str] = {}
     if plate is not None and ids and not include_pending:
-        plate_message, taken = _held_by_passes(plate, ids, live_pass)
+        plate_message, taken = _held_by_passes(
+            {
+                "plate": plate,
+                "ids": ids,
+                "start": start,
+                "end": end,
+                "now": now,
+                "renewal_of_id": renewal_of_id,
+                "exclude_application_id": exclude_application_id,
+            }
+        )
         if plate_message:
             problems["plate"] = plate_message
     else:
+        live_pass, other_application = _holding(
+            start,
+            end,
+            now=now,
+            enterprise_id=enterprise_id,
+            renewal_of_id=renewal_of_id,
+            exclude_application_id=exclude_application_id,
+        )
         if plate is not None:
             message = _plate_conflict(plate, live_pass, other_application, include_pending)
             if message:
@@ -193,12 +215,38 @@ def _driver_pass_message(number: str) -> str:
     )
 
 
-def _held_by_passes(
-    plate: str, ids: list[str], live_pass: ColumnElement[bool]
-) -> tuple[str | None, dict[str, str]]:
+def _held_by_passes(params: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
     """`_plate_conflict` and `_drivers_taken` against live passes only (the last approval),
     as one query where they were two: the plate's passes and the drivers' passes of other
     vehicles, told apart by the driver's ID number (none for the plate's)."""
+    statement = _held_by_passes_statement(
+        params["renewal_of_id"] is not None, params["exclude_application_id"] is not None
+    )
+    rows = db.session.execute(statement, params).all()
+    plate_rows = [r for r in rows if r.id_number is None]
+    plate_message = None
+    if plate_rows:
+        first = min(plate_rows, key=lambda r: (r.valid_from, r.id))
+        plate_message = _plate_pass_message(first.number, first.valid_from, first.valid_until)
+    taken: dict[str, str] = {}
+    for row in sorted((r for r in rows if r.id_number is not None), key=lambda r: r.id):
+        taken.setdefault(row.id_number, _driver_pass_message(row.number))
+    return plate_message, taken
+
+
+@functools.cache
+def _held_by_passes_statement(renewal: bool, exclude: bool) -> CompoundSelect[Any]:
+    """Built once per shape, with its parameters bound at execution: the last approval of every
+    vehicle pass runs it."""
+    live_pass, _other = _holding(
+        bindparam("start"),
+        bindparam("end"),
+        now=bindparam("now"),
+        enterprise_id=None,
+        renewal_of_id=bindparam("renewal_of_id") if renewal else None,
+        exclude_application_id=bindparam("exclude_application_id") if exclude else None,
+    )
+    plate: BindParameter[str] = bindparam("plate")
     by_plate = select(
         Pass.id,
         Pass.number,
@@ -209,18 +257,11 @@ def _held_by_passes(
     by_driver = (
         select(Pass.id, Pass.number, Pass.valid_from, Pass.valid_until, Driver.id_number)
         .join(Pass, Pass.application_id == Driver.application_id)
-        .where(Driver.id_number.in_(ids), live_pass, Pass.plate != plate)
+        .where(
+            Driver.id_number.in_(bindparam("ids", expanding=True)), live_pass, Pass.plate != plate
+        )
     )
-    rows = db.session.execute(union_all(by_plate, by_driver)).all()
-    plate_rows = [r for r in rows if r.id_number is None]
-    plate_message = None
-    if plate_rows:
-        first = min(plate_rows, key=lambda r: (r.valid_from, r.id))
-        plate_message = _plate_pass_message(first.number, first.valid_from, first.valid_until)
-    taken: dict[str, str] = {}
-    for row in sorted((r for r in rows if r.id_number is not None), key=lambda r: r.id):
-        taken.setdefault(row.id_number, _driver_pass_message(row.number))
-    return plate_message, taken
+    return union_all(by_plate, by_driver)
 
 
 def _plate_conflict(

@@ -6,12 +6,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from permits import audit
@@ -96,11 +99,20 @@ def claims_for(
     )
 
 
-def _unused_control_code() -> str:
-    while True:
-        code = codes.new_control_code()
-        if db.session.scalar(select(Pass.id).where(Pass.control_code == code)) is None:
-            return code
+def _insert_pass(values: dict[str, Any]) -> Pass | None:
+    """Stores the pass, or None when its control code is already another pass's (the unique
+    constraint decides; INSERT … ON CONFLICT (control_code) DO NOTHING RETURNING), instead of
+    a read before each insert to find the code unused: one statement where there were two."""
+    dialect = db.session().get_bind().dialect.name
+    statement = _INSERT_PASS_POSTGRESQL if dialect == "postgresql" else _INSERT_PASS_SQLITE
+    db.session.flush()
+    return db.session.scalar(statement, values)
+
+
+_INSERT_PASS_POSTGRESQL, _INSERT_PASS_SQLITE = (
+    dialect_insert(Pass).on_conflict_do_nothing(index_elements=["control_code"]).returning(Pass)
+    for dialect_insert in (postgresql_insert, sqlite_insert)
+)
 
 
 def signing_key(pass_expires: datetime, now: datetime) -> SigningKey:
@@ -134,37 +146,42 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
     if application.status is not State.APPROVED:
         raise Conflict(_l("Only an approved application gets a pass."))
     assert application.valid_from is not None and application.valid_until is not None
-    control_code = _unused_control_code()
     not_before, expires = window(application.valid_from, application.valid_until)
     key = signing_key(expires, now)
     assert key.private_key is not None
     # The district's serial last: its counter row stays locked until COMMIT, and every other
     # pass of the district waits for it.
     number, serial = codes.allocate_number(db.session(), application.district)
-    claims = claims_for(application, number, control_code, now)
-    issued = Pass(
-        application_id=application.id,
-        number=number,
-        district=application.district,
-        serial=serial,
-        control_code=control_code,
-        kind=application.kind,
-        enterprise_id=application.enterprise_id,
-        plate=application.plate,
-        valid_from=application.valid_from,
-        valid_until=application.valid_until,
-        not_before=not_before,
-        expires_at=expires,
-        status=PassStatus.ACTIVE,
-        kid=key.kid_hex,
-        token=token.sign(claims, key.private_key, key.kid),
-        issued_at=now,
-    )
+    values: dict[str, Any] = {
+        "application_id": application.id,
+        "number": number,
+        "district": application.district,
+        "serial": serial,
+        "kind": application.kind,
+        "enterprise_id": application.enterprise_id,
+        "plate": application.plate,
+        "valid_from": application.valid_from,
+        "valid_until": application.valid_until,
+        "not_before": not_before,
+        "expires_at": expires,
+        "status": PassStatus.ACTIVE,
+        "kid": key.kid_hex,
+        "issued_at": now,
+        "revoked_at": None,
+        "revoked_by_id": None,
+        "revoke_reason": None,
+        "revocation_seq": None,
+        "superseded_by_id": None,
+    }
     if application.enterprise.is_suspended:
         # Issued during a suspension: offline verifiers must hold it as revoked too.
-        issued.revocation_seq = codes.next_value(db.session(), "revocations")
-    db.session.add(issued)
-    db.session.flush()
+        values["revocation_seq"] = codes.next_value(db.session(), "revocations")
+    issued = None
+    while issued is None:  # again with a new code in the rare case that one is taken
+        control_code = codes.new_control_code()
+        claims = claims_for(application, number, control_code, now)
+        values.update(control_code=control_code, token=token.sign(claims, key.private_key, key.kid))
+        issued = _insert_pass(values)
     audit.record("pass.issue", actor=None, obj=issued, details={"number": number}, now=now)
     if application.renewal_of_id is not None:
         old = db.session.get(Pass, application.renewal_of_id)
