@@ -86,8 +86,9 @@ def test_a_plate_or_driver_repeated_within_the_batch_is_refused_naming_the_earli
 
 
 def test_an_item_whose_vehicle_already_holds_a_pass_names_that_pass(client: FlaskClient) -> None:
-    issued = make_pass(plate="沪A55555")
-    api = Api(client, make_user(Role.ENTERPRISE))
+    user = make_user(Role.ENTERPRISE)
+    issued = make_pass(user, plate="沪A55555")
+    api = Api(client, user)
     results = api.post(
         "/applications/batch", {"applications": [vehicle_fields(plate="沪A55555")]}
     ).get_json()["results"]

@@ -320,9 +320,10 @@ def test_only_enterprise_users_reach_the_bulk_pages(app: Flask) -> None:
 
 def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: Flask) -> None:
     """The logistics firm's spreadsheet: one truck already has a pass, and one driver is on
-    another company's truck for the same days; exactly those two rows are flagged."""
+    another company's truck for the same days; exactly those two rows are flagged (the firm's
+    own pass by its number, the other company's without it)."""
     owner = make_user(Role.ENTERPRISE)
-    held = make_pass(plate="沪A00003")
+    held = make_pass(owner, plate="沪A00003")
     other = make_pass(plate="沪D55555")
     busy_driver = other.application.drivers[0].id_number
     client = browser(app, owner)
@@ -330,7 +331,8 @@ def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: F
     rows[4]["driver1_id_number"] = busy_driver  # row 6 of the sheet
     page = client.get(upload(client, xlsx(rows)).headers["Location"]).get_data(as_text=True)
     assert problems_on(page) == [(4, "车牌号 plate"), (6, "驾驶员1身份证号 driver1_id")]
-    assert held.number in page and other.number in page
+    assert held.number in page and other.number not in page
+    assert "This driver is already on another enterprise&#39;s pass" in page
     assert "38 of 40 rows can be submitted" in page
 
 

@@ -3,6 +3,7 @@ the submission and the last approval, each time naming the other pass or applica
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -49,11 +50,16 @@ def create(api: Api, **fields: Any) -> Any:
     return api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields(**fields)})
 
 
+OTHERS_PASS = "该车辆已持有另一家企业的通行证，日期存在重叠。"
+OTHERS_DRIVER_PASS = "该驾驶员已登记在另一家企业的通行证上，日期存在重叠。"
+
+
 def test_a_plate_holding_a_pass_is_refused_for_any_overlapping_day_naming_the_pass(
     client: FlaskClient,
 ) -> None:
-    issued = make_pass(plate="沪A66666", **days(0, 9))
-    api = Api(client, make_user(Role.ENTERPRISE))
+    user = make_user(Role.ENTERPRISE)
+    issued = make_pass(user, plate="沪A66666", **days(0, 9))
+    api = Api(client, user)
 
     # The last day of the pass is a day of the pass: inclusive ranges.
     refused = create(api, plate="沪a 66666", **days(9, 15))
@@ -65,10 +71,25 @@ def test_a_plate_holding_a_pass_is_refused_for_any_overlapping_day_naming_the_pa
     assert create(api, plate="沪A66666", **days(10, 15)).status_code == 201
 
 
+def test_another_enterprises_pass_is_not_named_nor_its_dates(client: FlaskClient) -> None:
+    """One enterprise never sees another's numbers or dates: a plate or driver held by another
+    enterprise's pass is refused with the fact alone."""
+    busy = unique_id_number()
+    theirs = make_pass(plate="沪A67676", drivers=driver(busy), **days(0, 9))
+    api = Api(client, make_user(Role.ENTERPRISE))
+
+    refused = create(api, plate="沪A67676", **days(5, 12)).get_json()["fields"]
+    assert refused == {"plate": OTHERS_PASS}
+    refused = create(api, plate="沪A67677", drivers=driver(busy), **days(5, 12)).get_json()
+    assert refused["fields"] == {"drivers.0.id_number": OTHERS_DRIVER_PASS}
+    assert theirs.number not in json.dumps(refused, ensure_ascii=False)
+
+
 def test_a_driver_on_another_vehicles_pass_is_refused_naming_the_pass(client: FlaskClient) -> None:
     busy = unique_id_number()
-    issued = make_pass(plate="沪A10001", drivers=driver(busy), **days(0, 9))
-    api = Api(client, make_user(Role.ENTERPRISE))
+    user = make_user(Role.ENTERPRISE)
+    issued = make_pass(user, plate="沪A10001", drivers=driver(busy), **days(0, 9))
+    api = Api(client, user)
 
     refused = create(api, plate="沪A20002", drivers=driver(busy), **days(5, 12))
     assert refused.status_code == 422
@@ -119,7 +140,10 @@ def test_another_enterprises_draft_blocks_nobody_but_its_submission_is_refused(
 
     refused = Api(client, slow).post(f"/applications/{their_draft.id}/submit")
     assert refused.status_code == 422
-    assert f"申请 {mine.get_json()['id']}" in refused.get_json()["fields"]["plate"]
+    # The other enterprise's application is said to exist, not named.
+    assert (
+        refused.get_json()["fields"]["plate"] == "该车辆已出现在另一家企业的申请中，日期存在重叠。"
+    )
     db.session.refresh(their_draft)
     assert their_draft.status is State.DRAFT
 
@@ -162,8 +186,8 @@ def test_a_revoked_pass_frees_its_plate(client: FlaskClient) -> None:
 def test_editing_a_draft_onto_a_taken_plate_is_refused_and_changes_nothing(
     client: FlaskClient,
 ) -> None:
-    issued = make_pass(plate="沪A80008", **days(0, 9))
     user = make_user(Role.ENTERPRISE)
+    issued = make_pass(user, plate="沪A80008", **days(0, 9))
     draft = make_application(user, plate="沪A80009", **days(0, 9))
     refused = Api(client, user).patch(f"/applications/{draft.id}", {"plate": "沪A80008"})
     assert refused.status_code == 422
@@ -174,9 +198,9 @@ def test_editing_a_draft_onto_a_taken_plate_is_refused_and_changes_nothing(
 
 def test_the_form_shows_the_conflict_next_to_the_plate_and_the_driver(app: Flask) -> None:
     busy = unique_id_number()
-    issued = make_pass(plate="沪A90009", drivers=driver(busy), **days(0, 9))
-    other = make_pass(plate="沪A90010", **days(0, 9))
     user = make_user(Role.ENTERPRISE)
+    issued = make_pass(user, plate="沪A90009", drivers=driver(busy), **days(0, 9))
+    other = make_pass(user, plate="沪A90010", **days(0, 9))
     client = app.test_client()
     assert login(client, user.email, PASSWORD).status_code == 302
     fields = vehicle_fields(plate="沪A90010", **days(3, 5))

@@ -144,7 +144,10 @@ def conflicts(
     include_pending: bool = True,
 ) -> dict[str, str]:
     """Field → message for a vehicle application's plate and drivers that are taken for
-    overlapping days; each message names the other pass number or application id.
+    overlapping days. A message names the other pass number or application id when the reader
+    may know it: the approvers (no `enterprise_id`) and the enterprise for its own; another
+    enterprise's pass or application is only said to exist (one enterprise never sees another's
+    numbers or dates).
 
     `fields` holds the application's values (raw or cleaned: plate, drivers, valid_from,
     valid_until); without both dates nothing can overlap yet. `enterprise_id` makes that
@@ -183,11 +186,15 @@ def conflicts(
             exclude_application_id=exclude_application_id,
         )
         if plate is not None:
-            message = _plate_conflict(plate, live_pass, other_application, include_pending)
+            message = _plate_conflict(
+                plate, live_pass, other_application, include_pending, enterprise_id
+            )
             if message:
                 problems["plate"] = message
         if ids:
-            taken = _drivers_taken(ids, plate, live_pass, other_application, include_pending)
+            taken = _drivers_taken(
+                ids, plate, live_pass, other_application, include_pending, enterprise_id
+            )
     for i, id_number in drivers:
         if id_number in taken:
             problems[f"drivers.{i}.id_number"] = taken[id_number]
@@ -213,6 +220,29 @@ def _driver_pass_message(number: str) -> str:
             number=number,
         )
     )
+
+
+def _others(owner: int, reader: int | None) -> bool:
+    """Whether the conflicting pass or application belongs to an enterprise other than the one
+    that reads the message (None: an approver, who may see every number)."""
+    return reader is not None and owner != reader
+
+
+#: What an enterprise is told of another enterprise's pass or application.
+_OTHERS = {
+    ("plate", "pass"): _l(
+        "This vehicle already holds another enterprise's pass for overlapping dates."
+    ),
+    ("plate", "application"): _l(
+        "This vehicle is already in another enterprise's application for overlapping dates."
+    ),
+    ("driver", "pass"): _l(
+        "This driver is already on another enterprise's pass for overlapping dates."
+    ),
+    ("driver", "application"): _l(
+        "This driver is already on another enterprise's application for overlapping dates."
+    ),
+}
 
 
 def _held_by_passes(params: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
@@ -269,24 +299,34 @@ def _plate_conflict(
     live_pass: ColumnElement[bool],
     other_application: ColumnElement[bool],
     include_pending: bool,
+    reader: int | None = None,
 ) -> str | None:
     issued = db.session.execute(
-        select(Pass.number, Pass.valid_from, Pass.valid_until)
+        select(Pass.number, Pass.valid_from, Pass.valid_until, Pass.enterprise_id)
         .where(Pass.plate == plate, live_pass)
         .order_by(Pass.valid_from)
         .limit(1)
     ).first()
     if issued is not None:
+        if _others(issued.enterprise_id, reader):
+            return str(_OTHERS["plate", "pass"])
         return _plate_pass_message(issued.number, issued.valid_from, issued.valid_until)
     if not include_pending:
         return None
     pending = db.session.execute(
-        select(Application.id, Application.valid_from, Application.valid_until)
+        select(
+            Application.id,
+            Application.valid_from,
+            Application.valid_until,
+            Application.enterprise_id,
+        )
         .where(Application.plate == plate, other_application)
         .order_by(Application.id)
         .limit(1)
     ).first()
     if pending is not None:
+        if _others(pending.enterprise_id, reader):
+            return str(_OTHERS["plate", "application"])
         return str(
             _l(
                 "This vehicle is already in application %(id)s, for %(start)s to %(end)s; "
@@ -305,30 +345,39 @@ def _drivers_taken(
     live_pass: ColumnElement[bool],
     other_application: ColumnElement[bool],
     include_pending: bool,
+    reader: int | None = None,
 ) -> dict[str, str]:
     """ID number → message, for drivers already on another vehicle for overlapping days."""
     taken: dict[str, str] = {}
     query = (
-        select(Driver.id_number, Pass.number)
+        select(Driver.id_number, Pass.number, Pass.enterprise_id)
         .join(Pass, Pass.application_id == Driver.application_id)
         .where(Driver.id_number.in_(ids), live_pass)
         .order_by(Pass.id)
     )
     if plate is not None:
         query = query.where(Pass.plate != plate)
-    for id_number, number in db.session.execute(query):
-        taken.setdefault(id_number, _driver_pass_message(number))
+    for id_number, number, owner in db.session.execute(query):
+        taken.setdefault(
+            id_number,
+            str(_OTHERS["driver", "pass"])
+            if _others(owner, reader)
+            else _driver_pass_message(number),
+        )
     if not include_pending:
         return taken
     pending = (
-        select(Driver.id_number, Application.id)
+        select(Driver.id_number, Application.id, Application.enterprise_id)
         .join(Application, Application.id == Driver.application_id)
         .where(Driver.id_number.in_(ids), other_application)
         .order_by(Application.id)
     )
     if plate is not None:
         pending = pending.where(or_(Application.plate.is_(None), Application.plate != plate))
-    for id_number, application_id in db.session.execute(pending):
+    for id_number, application_id, owner in db.session.execute(pending):
+        if _others(owner, reader):
+            taken.setdefault(id_number, str(_OTHERS["driver", "application"]))
+            continue
         taken.setdefault(
             id_number,
             str(
