@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from playwright.sync_api import expect
+
 from permits.extensions import db
 from permits.models import Application, Role, utcnow
 from permits.services import applications, issuance, reviews
@@ -151,7 +153,7 @@ def test_enterprise_registers_applies_answers_a_return_and_gets_its_pass(
     plan.write_bytes(PLAN)
     page.locator("#file").set_input_files(str(plan))
     page.get_by_role("button", name=setting.t("上传", "Upload")).click()
-    assert page.locator("#files").get_by_text("prevention-plan.pdf").is_visible()
+    expect(page.locator("#files").get_by_text("prevention-plan.pdf")).to_be_visible()
     check_accessibility(page, "work resumption form with its plan")
     page.get_by_role("button", name=setting.t("保存并提交", "Save and submit")).click()
     assert badge(page) == setting.t("审核中", "In review")
@@ -159,8 +161,8 @@ def test_enterprise_registers_applies_answers_a_return_and_gets_its_pass(
 
     # The list follows both; the district's commerce commission returns the vehicle pass.
     page.get_by_role("link", name=setting.t("我的申请", "My applications")).click()
-    assert page.locator(f"a[href$='/applications/{vehicle_id}']").first.is_visible()
-    assert page.locator(f"a[href$='/applications/{work_id}']").first.is_visible()
+    expect(page.locator(f"a[href$='/applications/{vehicle_id}']").first).to_be_visible()
+    expect(page.locator(f"a[href$='/applications/{work_id}']").first).to_be_visible()
     check_accessibility(page, "my applications")
     comment = setting.t("请补充第二名司机的手机号", "Please check the second driver's phone")
     reviews.decide(
@@ -233,7 +235,7 @@ def test_approvers_return_once_approve_both_steps_and_revoke_the_pass(
     first = setting_page(browser, setting)
     log_in(first, live_server, emails[0], setting)
     first.get_by_role("link", name=setting.t("待办", "Queue")).click()
-    assert first.get_by_text("沪B76543").is_visible()
+    expect(first.get_by_text("沪B76543")).to_be_visible()
     check_accessibility(first, "approver's queue")
     snap(first, f"{setting.device}-approver-queue")
     first.locator(f"a[href$='/applications/{application_id}']").click()
@@ -282,6 +284,6 @@ def test_approvers_return_once_approve_both_steps_and_revoke_the_pass(
     watcher = setting_page(browser, setting)
     log_in(watcher, live_server, emails[2], setting)
     watcher.goto(f"{live_server}/admin/dashboard")
-    assert watcher.locator("h1").is_visible()
+    expect(watcher.locator("h1")).to_be_visible()
     check_accessibility(watcher, "supervision dashboard")
     snap(watcher, f"{setting.device}-admin-dashboard", full_page=setting.device == "desktop")
