@@ -18,6 +18,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from psycopg import OperationalError, pq
 from sqlalchemy import and_, bindparam, case, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -418,8 +419,6 @@ def _read_register_pg(raw: Any, values: tuple[Any, ...]) -> tuple[Any, ...] | No
     loads the eight columns in Python: 66 µs of the worker's CPU per read against 30 this way
     (docs/performance.md), on the one read every verification makes. The connection is held
     by this thread alone, in autocommit (see _HeldConnections)."""
-    from psycopg import OperationalError, pq
-
     pgconn = raw.driver_connection.pgconn
     if not raw.info.get("permits.qr_register_prepared"):
         prepared = pgconn.prepare(_QR_REGISTER_PREPARED, _QR_REGISTER_SQL_PG)
