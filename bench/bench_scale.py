@@ -35,7 +35,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed
-from processes import children, free_port, process_cpu_seconds, wait_for, worker_rss_mb
+from processes import (
+    children,
+    database_backends,
+    free_port,
+    process_cpu_seconds,
+    wait_for,
+    worker_rss_mb,
+)
 
 ROOT, BIN = seed.ROOT, seed.BIN
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -372,13 +379,7 @@ class Bench:
     def cpu_seconds(self, workers: list[int]) -> tuple[float, float]:
         """CPU time so far of the gunicorn workers and of the database server's backends for this
         database (the same machine): what a decision costs whatever else runs on the cores."""
-        backends = [
-            row[0]
-            for row in self.sql(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid()"
-            )
-        ]
+        backends = database_backends(self.engine)
         return sum(map(process_cpu_seconds, workers)), sum(map(process_cpu_seconds, backends))
 
     def statistics_service(self) -> tuple[float, float]:

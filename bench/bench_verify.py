@@ -59,18 +59,18 @@ class Round:
         connections: int,
         script: Path | None,
         workers: list[int],
-        database_url: str | None,
+        database: sa.Engine | None,
     ) -> None:
         # Taken at the start of each round: the workers' connections are open by then.
-        database = database_backends(database_url) if database_url else []
+        backends = database_backends(database) if database is not None else []
 
         def cpu_seconds(pids: list[int]) -> float:
             return sum(map(process_cpu_seconds, pids))
 
-        before = (cpu_seconds(workers), cpu_seconds(database))
+        before = (cpu_seconds(workers), cpu_seconds(backends))
         self.rate, self.p99, requests = wrk(url, seconds, connections, script)
         self.worker_us = (cpu_seconds(workers) - before[0]) / requests * 1e6
-        self.database_us = (cpu_seconds(database) - before[1]) / requests * 1e6
+        self.database_us = (cpu_seconds(backends) - before[1]) / requests * 1e6
 
 
 def main() -> None:
@@ -148,13 +148,13 @@ def main() -> None:
         wrk(f"{base}/api/v1/verify", 2, args.connections, script)
         workers = children(server.pid)
         postgres = args.database is not None
-        database_url = database if postgres else None
+        watcher = sa.create_engine(database) if postgres else None
         # Alternating rounds, so that whatever else the machine does weighs on both routes;
         # the share is taken within each round and its median reported.
         rounds = []
         for _ in range(args.rounds):
             trivial_round = Round(
-                f"{base}/livez", args.seconds, args.connections, None, workers, database_url
+                f"{base}/livez", args.seconds, args.connections, None, workers, watcher
             )
             verify_round = Round(
                 f"{base}/api/v1/verify",
@@ -162,9 +162,11 @@ def main() -> None:
                 args.connections,
                 script,
                 workers,
-                database_url,
+                watcher,
             )
             rounds.append((trivial_round, verify_round))
+        if watcher is not None:
+            watcher.dispose()
         with sa.create_engine(database).connect() as conn:
             scans = conn.execute(sa.text("SELECT count(*) FROM scan_events")).scalar_one()
     finally:

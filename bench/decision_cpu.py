@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from processes import process_cpu_seconds
+from processes import database_backends, process_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 20
@@ -46,14 +46,7 @@ WAITING = (
 
 def backends_cpu(engine: sa.Engine) -> float:
     """CPU seconds so far of this database's other backends (the app's connections)."""
-    with engine.connect() as conn:
-        pids = conn.execute(
-            sa.text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid()"
-            )
-        ).scalars()
-        return sum(process_cpu_seconds(pid) for pid in pids)
+    return sum(map(process_cpu_seconds, database_backends(engine)))
 
 
 def measure(app_dir: Path, url: str, work: Path, count: int, profile: str | None) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import socket
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -46,22 +48,16 @@ def worker_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def database_backends(url: str) -> list[int]:
-    """The PostgreSQL server processes serving the database of `url` (its connections and any
+def database_backends(engine: sa.Engine) -> list[int]:
+    """The PostgreSQL server processes serving the engine's database (its connections and any
     autovacuum worker on it), not the server's other databases: other work on the same server
     would otherwise count as this benchmark's."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return list(
-                conn.scalars(
-                    sa.text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid()"
-                    )
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
                 )
             )
-    finally:
-        engine.dispose()
+        )
