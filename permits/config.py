@@ -65,6 +65,9 @@ class Defaults:
     #: Vehicles per uploaded spreadsheet; a longer file is refused with a message (the whole
     #: file is checked and stored in one request: see docs/performance.md for the time it takes).
     BULK_MAX_ROWS = 5000
+    #: Seconds reading one uploaded spreadsheet may take before it is refused (see
+    #: permits/spreadsheets.py for the other bounds, which are fixed).
+    SPREADSHEET_READ_SECONDS = 15
 
     #: Where the signing keys live (mode 0600); empty means instance/keys.
     KEYS_DIR = ""

@@ -16,8 +16,8 @@ import logging
 import re
 import secrets
 import time
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -25,12 +25,12 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import insert, select
 
-from permits import audit, regions
+from permits import audit, regions, spreadsheets
 from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Driver, Kind, Role, User
@@ -65,10 +65,11 @@ EXAMPLE_MARKS = ("示例", "example")
 BLANK_RUN_LIMIT = 1000
 #: Columns read per row; anything to the right is ignored.
 MAX_COLUMNS = 60
+#: Rows above the first vehicle: the column names.
+HEADER_ROWS = 1
 #: Uploaded files not submitted are deleted after this long.
 KEEP_FOR = timedelta(days=1)
 
-XLSX_MAGIC = b"PK\x03\x04"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
@@ -272,56 +273,20 @@ def _normalise(cells: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _decode(content: bytes) -> str:
-    """UTF-8 (with or without a BOM), else GB 18030 (GBK's superset, what Excel saves in China)."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return content.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ValidationFailed(
-                _l("The file could not be read."),
-                {
-                    "file": _l(
-                        "Save the file as XLSX, or as CSV in UTF-8 or GBK, and upload it again."
-                    )
-                },
-            ) from None
-
-
-def _raw_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
-    """(row number, cells) of the first sheet of an XLSX, or of a CSV."""
-    if content.startswith(XLSX_MAGIC):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-            raise ValidationFailed(
-                _l("The file could not be read."),
-                {"file": _l("This is not an XLSX workbook Excel can open; save it again.")},
-            ) from None
-        try:
-            sheet = book.worksheets[0]
-            # No max_col: it pads every row to that width; a slice costs nothing.
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, list(values[:MAX_COLUMNS])
-        finally:
-            book.close()
-        return
-    text = _decode(content)
-    try:
-        for number, record in enumerate(csv.reader(io.StringIO(text)), start=1):
-            yield number, record[:MAX_COLUMNS]
-    except csv.Error:
-        raise ValidationFailed(
-            _l("The file could not be read."),
-            {"file": _l("This is neither an XLSX workbook nor a CSV file.")},
-        ) from None
+def _read_limits() -> spreadsheets.Limits:
+    """What reading one uploaded file may take: the rows scanned are the vehicles allowed, the
+    header, and a run of blank rows (blank or not, every row read counts)."""
+    return spreadsheets.Limits(
+        rows=int(current_app.config["BULK_MAX_ROWS"]) + HEADER_ROWS + BLANK_RUN_LIMIT,
+        columns=MAX_COLUMNS,
+        seconds=float(current_app.config["SPREADSHEET_READ_SECONDS"]),
+    )
 
 
 def read_rows(content: bytes) -> list[Row]:
     """The vehicles of a filled template, blank and example rows skipped; refuses a file that
-    is empty, has no plate column, or has more rows than BULK_MAX_ROWS."""
+    is empty, has no plate column, has more rows than BULK_MAX_ROWS, or passes a bound of
+    `spreadsheets.read_table` (a spreadsheet bomb)."""
     if not content:
         raise ValidationFailed(_l("The file is empty."), {"file": _l("Choose a file to upload.")})
     cols = columns(max_drivers())
@@ -329,47 +294,48 @@ def read_rows(content: bytes) -> list[Row]:
     keys: dict[int, str] | None = None
     rows: list[Row] = []
     blank_run = 0
-    for number, values in _raw_rows(content):
-        texts = [_cell_text(v) for v in values]
-        if not any(texts):
-            blank_run += 1
-            if blank_run >= BLANK_RUN_LIMIT:
-                break
-            continue
-        blank_run = 0
-        if keys is None:
-            keys = _header_keys(texts, cols)
-            if "plate" not in keys.values():
+    with closing(spreadsheets.read_table(content, _read_limits())) as table:
+        for number, values in table:
+            texts = [_cell_text(v) for v in values]
+            if not any(texts):
+                blank_run += 1
+                if blank_run >= BLANK_RUN_LIMIT:
+                    break
+                continue
+            blank_run = 0
+            if keys is None:
+                keys = _header_keys(texts, cols)
+                if "plate" not in keys.values():
+                    raise ValidationFailed(
+                        _l("The file is not the template."),
+                        {
+                            "file": _l(
+                                "The first row must hold the template's column names, such as "
+                                "车牌号 plate; download the template and copy your rows into it."
+                            )
+                        },
+                    )
+                continue
+            cells = {key: texts[i] if i < len(texts) else "" for i, key in keys.items()}
+            if not any(v for k, v in cells.items() if k != "note"):
+                continue  # only a note, or only columns that are not the template's
+            if cells.get("note", "").lower().startswith(EXAMPLE_MARKS):
+                continue
+            if len(rows) >= limit:
                 raise ValidationFailed(
-                    _l("The file is not the template."),
+                    _l("The file has too many rows."),
                     {
                         "file": _l(
-                            "The first row must hold the template's column names, such as "
-                            "车牌号 plate; download the template and copy your rows into it."
+                            "At most %(n)d vehicles per file; split it into several files.", n=limit
                         )
                     },
                 )
-            continue
-        cells = {key: texts[i] if i < len(texts) else "" for i, key in keys.items()}
-        if not any(v for k, v in cells.items() if k != "note"):
-            continue  # only a note, or only columns that are not the template's
-        if cells.get("note", "").lower().startswith(EXAMPLE_MARKS):
-            continue
-        if len(rows) >= limit:
-            raise ValidationFailed(
-                _l("The file has too many rows."),
-                {
-                    "file": _l(
-                        "At most %(n)d vehicles per file; split it into several files.", n=limit
-                    )
-                },
-            )
-        row = Row(number=number, cells=_normalise(cells))
-        for i, key in keys.items():
-            if key.endswith("_id_number") and i < len(values) and _lost_digits(values[i]):
-                row.spoiled.append(key)
-                row.problems[key] = str(NUMBER_ID_MESSAGE)
-        rows.append(row)
+            row = Row(number=number, cells=_normalise(cells))
+            for i, key in keys.items():
+                if key.endswith("_id_number") and i < len(values) and _lost_digits(values[i]):
+                    row.spoiled.append(key)
+                    row.problems[key] = str(NUMBER_ID_MESSAGE)
+            rows.append(row)
     if keys is None:
         raise ValidationFailed(_l("The file is empty."), {"file": _l("The file has no rows.")})
     if not rows:
@@ -502,7 +468,7 @@ def _folder() -> Path:
 
 #: The kept rows' format. Bump it whenever `read_rows` changes what it makes of a file: rows
 #: kept in another format are read again from the file.
-ROWS_FORMAT = 1
+ROWS_FORMAT = 2
 
 
 def _paths(key: str) -> tuple[Path, Path, Path]:
