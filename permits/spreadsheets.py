@@ -1,4 +1,4 @@
-"""Uploaded tables read safely.
+"""Uploaded tables read safely, and cells written so that a spreadsheet never runs them.
 
 An XLSX is a zip of XML: 355 KB can unpack to 40 million empty rows, which openpyxl walks (even in
 read-only mode, and already while it opens the workbook) whatever the caller keeps of them. So the
@@ -38,6 +38,8 @@ XLSX_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 #: An OLE2 compound file: an Excel 97-2003 .xls, or an XLSX encrypted with a password.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: A cell starting with one of these is a formula to a spreadsheet: it is prefixed with '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 UNREADABLE = _l("The file could not be read.")
 TOO_LARGE = _l("The file is too large to read.")
@@ -380,3 +382,18 @@ def decode_text(content: bytes) -> str:
             return content.decode("gb18030")
         except UnicodeDecodeError:
             _refuse(_l("Save the file as XLSX, or as CSV in UTF-8 or GBK, and upload it again."))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def neutralised(value: Any) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (CSV or formula injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unneutralised(text: str) -> str:
+    """What `neutralised` made of a text, given back as it was (a file downloaded from here and
+    uploaded again: "'+8613900001111" is the phone "+8613900001111")."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text

