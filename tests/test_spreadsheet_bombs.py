@@ -271,6 +271,11 @@ def test_shared_strings_are_bounded_in_number_and_in_characters() -> None:
 def test_parts_and_their_total_are_bounded() -> None:
     parts = {f"docProps/p{n}.xml": b"<p/>" for n in range(10)}
     assert "more than 12 parts" in refusal(workbook(extra=parts), Limits(rows=10, parts=12))
+    listed: list[int] = []
+    with pytest.MonkeyPatch.context() as patch:  # refused from the end record, unlisted
+        patch.setattr(zipfile.ZipFile, "infolist", lambda self: listed.append(1) or [])
+        assert "more than 12 parts" in refusal(workbook(extra=parts), Limits(rows=10, parts=12))
+    assert not listed
     big = {"xl/media/a.bin": b"\x01" * MiB, "xl/media/b.bin": b"\x01" * MiB}
     limits = Limits(rows=10, total_bytes=MiB * 3 // 2, ratio_from=4 * MiB)
     assert "The file unpacks to more than 1 MB" in refusal(workbook(extra=big), limits)
