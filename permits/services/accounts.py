@@ -219,6 +219,13 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def same_text(a: str, b: str) -> bool:
+    """Constant-time equality of two texts; compare_digest refuses non-ASCII str, so UTF-8 bytes."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def user_for_session(session_id: str) -> User | None:
     """The user a session identity ("id:nonce") stands for, if that session is still live."""
     user_id, _, nonce = session_id.partition(":")
@@ -227,7 +234,7 @@ def user_for_session(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(user.session_nonce, nonce):
+    if not same_text(user.session_nonce, nonce):
         return None
     return user
 
@@ -246,7 +253,7 @@ def change_password(user: User, current: str, new: str, *, now: datetime) -> Non
             _l("Some fields need your attention."),
             {"current_password": _l("This is not your current password.")},
         )
-    if hmac.compare_digest(current, new):
+    if same_text(current, new):
         raise ValidationFailed(
             _l("Some fields need your attention."),
             {"new_password": _l("Choose a password different from the current one.")},
