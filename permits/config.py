@@ -37,6 +37,9 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
 
     PASSWORD_MIN_LENGTH = 10
+    #: Two-person rule: an administrator account whose password another administrator set
+    #: (creation or reset) cannot confirm that administrator's requests for this many days.
+    ADMIN_HANDOVER_DAYS = 7
 
     #: Sessions are short-lived and revocable (see accounts.User.get_id): one ends this long
     #: after its log-in, however busy it is.

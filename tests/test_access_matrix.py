@@ -205,6 +205,20 @@ def expected(row: str) -> dict[str, str]:
     return dict(zip(CALLERS, letters, strict=True))
 
 
+#: The rule of permits/services/two_person.py, proved by tests/test_two_person_rule.py.
+TWO_PERSON_RULE = (
+    "## Two-person rule",
+    "",
+    "What needs a second administrator (confirming a mass revocation) counts a confirmation "
+    "only from an active admin who did not ask for it, who is not on a one-time password, whose "
+    "password no administrator set for them (created or reset it) after the request was made, "
+    "and whose password the requester did not set in the last `ADMIN_HANDOVER_DAYS` (7) days. "
+    "Creating an admin or resetting an admin's password is audited and told to every other "
+    "admin, in the app and by email when mail is on. Admins made with `flask users create` (the server's "
+    "operator) have no such handover.",
+)
+
+
 def markdown() -> str:
     """docs/access.md: the table above, for people."""
     words = {
@@ -225,6 +239,8 @@ def markdown() -> str:
         "applications wait at a step signed by the department of the *approver* column. "
         "Objects of other enterprises, other districts and other checkpoints answer 404 "
         "(see the IDOR tests in the same file).",
+        "",
+        *TWO_PERSON_RULE,
         "",
         "| cell | meaning |",
         "|---|---|",

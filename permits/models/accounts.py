@@ -127,6 +127,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    #: When and by whom an administrator last set this account's password for its holder (a
+    #: creation or a reset): that administrator knew it, so for a while this account is not a
+    #: second person to them (services.accounts.second_person_refusal). Kept after the holder
+    #: changes the password.
+    handed_over_at: Mapped[datetime | None]
+    handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     enterprise: Mapped[Enterprise | None] = relationship(
         back_populates="users", foreign_keys=[enterprise_id]

@@ -24,7 +24,7 @@ from permits import audit, database, validators
 from permits.extensions import db, limiter
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
-from permits.services import organisations
+from permits.services import organisations, two_person
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
 #: Argon2id with the library's current recommended parameters (RFC 9106 low-memory profile).
@@ -476,6 +476,7 @@ def create_staff_user(actor: User, details: NewUser, *, now: datetime) -> tuple[
         actor=actor,
     )
     user.created_at = now
+    two_person.note_handover(user, actor, created=True, now=now)
     db.session.flush()
     return user, password
 
@@ -496,6 +497,7 @@ def reset_password(actor: User, user: User, *, now: datetime) -> str:
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.must_change_password = True
+    two_person.note_handover(user, actor, created=False, now=now)
     end_all_sessions(user)
     audit.record("user.password_reset", actor=actor, obj=user, now=now)
     return password
