@@ -116,7 +116,10 @@ class Defaults:
     #: Failed log-ins allowed per account, and log-in attempts per client address.
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_IP = "30 per minute"
-    REGISTER_LIMIT_IP = "10 per hour"
+    #: Registration attempts per account being created (its email, and its USCC), and per
+    #: client address: high, since a whole industrial park may share one NAT address.
+    REGISTER_LIMIT_ACCOUNT = "10 per hour"
+    REGISTER_LIMIT_IP = "200 per hour"
     #: PDF passes rendered per user (a revalidation answered 304 from its ETag does not count).
     PDF_LIMIT = "30 per minute"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -15,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter import RouteLimit
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -111,9 +113,34 @@ def district_choices() -> list[SelectChoice]:
     ]
 
 
+def _typed(field: str) -> str:
+    return (request.form.get(field) or "").strip()
+
+
+def _register_email_key() -> str:
+    return "register-email:" + _typed("email").lower()[:254]
+
+
+def _register_uscc_key() -> str:
+    return "register-uscc:" + _typed("uscc").upper()[:18]
+
+
+def _account_limit(key_func: Callable[[], str], field: str) -> RouteLimit:
+    """Registration attempts per account being created, from any address (a blank field has
+    no account to count under: the per-address limit covers it)."""
+    return limiter.limit(
+        lambda: current_app.config["REGISTER_LIMIT_ACCOUNT"],
+        key_func=key_func,
+        methods=["POST"],
+        exempt_when=lambda: not _typed(field),
+    )
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: current_app.config["REGISTER_LIMIT_IP"], methods=["POST"])
+@_account_limit(_register_email_key, "email")
+@_account_limit(_register_uscc_key, "uscc")
 def register() -> Response | str | tuple[str, int]:
     """Enterprise self-registration; staff accounts are made by an administrator."""
     if current_user.is_authenticated:
