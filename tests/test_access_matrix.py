@@ -22,6 +22,7 @@ import pytest
 from flask import Flask, current_app, url_for
 from flask.testing import FlaskClient
 
+from permits import devices
 from permits.extensions import db
 from permits.models import (
     Application,
@@ -85,6 +86,7 @@ ACCESS: dict[str, str] = {
     # logging in, out, registering, language
     "GET auth.login":                        "o o o o o o",
     "POST auth.login":                       "o o o o o o",
+    "GET auth.unlock":                       "o o o o o o",
     "POST auth.logout":                      "L o o o o o",
     "GET auth.register":                     "o o o o o o",
     "POST auth.register":                    "o o o o o o",
@@ -470,6 +472,8 @@ def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
             values[name] = world.upload_key
         elif name == "filename":
             values[name] = "css/app.css"
+        elif name == "token":
+            values[name] = devices.unlock_token(world.victim.id)
         else:
             raise AssertionError(f"{endpoint}: no sample value for <{name}>")
     with current_app.test_request_context():

@@ -414,10 +414,16 @@ def seed_0009(conn: Connection) -> None:
 
 
 def seed_0011(conn: Connection) -> None:
-    """An admin whose password another admin set (the two-person rule remembers who)."""
+    """An admin whose password another admin set (the two-person rule remembers who), and the
+    failed log-ins of an account."""
     conn.execute(
         sa.text("UPDATE users SET handed_over_at = :now, handed_over_by_id = 1 WHERE id = 1"),
         {"now": NOW},
+    )
+    _insert(
+        conn,
+        "login_failures",
+        {"key": "0" * 64, "failures": 3, "window_started_at": NOW, "is_owner_told": False},
     )
 
 

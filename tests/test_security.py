@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 import permits.login
-from permits import create_app
+from permits import create_app, devices
 from permits.extensions import db
 from permits.models import Application, Base, Role, utcnow
 from permits.services import verification
@@ -283,6 +283,7 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
     checkpoint = db.session.scalars(select(Checkpoint)).first()
     with app.test_request_context():
         signed = share_link(issued, utcnow()).rsplit("/", 1)[1]
+        unlock = devices.unlock_token(owner.id)
     values = {
         "application_id": work.id,
         "attachment_id": work.attachments[0].id,
@@ -297,6 +298,7 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
         "user_id": owner.id,
         "fmt": "csv",
         "key": "0" * 32,  # a bulk upload nobody made: 404, and nothing written
+        "token": unlock,  # an unlock link sets a cookie in the browser, nothing in the database
     }
     paths = get_routes(app, values)
     roles = [

@@ -180,3 +180,17 @@ class ApiToken(Base):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class LoginFailures(Base):
+    """Failed log-ins of one account in its current window, shared by every worker and server
+    (services.login_throttle); keyed by the email typed, so unknown addresses count alike."""
+
+    __tablename__ = "login_failures"
+
+    #: SHA-256 (hex) of the email typed at log-in, normalised.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    #: Whether the account's owner was sent an unlock link in this window.
+    is_owner_told: Mapped[bool] = mapped_column(default=False)

@@ -15,16 +15,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from limits import parse_many
 from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from permits import audit, database, validators
-from permits.extensions import db, limiter
+from permits.extensions import db
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
-from permits.services import organisations, two_person
+from permits.services import login_throttle, organisations, two_person
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
 #: Argon2id with the library's current recommended parameters (RFC 9106 low-memory profile).
@@ -503,23 +502,9 @@ def reset_password(actor: User, user: User, *, now: datetime) -> str:
     return password
 
 
-def login_throttle_key(email: str) -> str:
-    """The key the per-account login limit counts failures under (see views.auth.login)."""
-    return "login-account:" + email.strip().lower()[:254]
-
-
-#: The endpoint whose per-account limit `unlock_login` clears.
-LOGIN_ENDPOINT = "auth.login"
-
-
 def unlock_login(actor: User, user: User, *, now: datetime) -> None:
     """Forgets the user's failed logins, so a throttled account may log in again at once."""
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    identifiers = [login_throttle_key(user.email), LOGIN_ENDPOINT]
-    if prefix:
-        identifiers.insert(0, prefix)
-    for item in parse_many(str(current_app.config["LOGIN_LIMIT_ACCOUNT"])):
-        limiter.limiter.clear(item, *identifiers)
+    login_throttle.clear(user.email)
     audit.record("user.unlock", actor=actor, obj=user, now=now)
 
 
