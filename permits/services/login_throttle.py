@@ -14,12 +14,13 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from limits import parse
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, Update, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from permits import mail
@@ -55,9 +56,11 @@ def account_key(email: str) -> str:
     return hashlib.sha256(typed.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _changed(statement: object) -> bool:
-    result = db.session.execute(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount == 1)
+def _changed(statement: Update) -> bool:
+    """Runs a conditional UPDATE; whether it changed the row."""
+    statement = statement.execution_options(synchronize_session=False)
+    result = cast(CursorResult[Any], db.session.execute(statement))
+    return result.rowcount == 1
 
 
 def reserve(email: str, *, now: datetime) -> int | None:
@@ -65,21 +68,20 @@ def reserve(email: str, *, now: datetime) -> int | None:
     ahead, else the seconds until the account's window ends. The caller commits at once."""
     key, limit = account_key(email), policy()
     cutoff = now - limit.window
-    row = LoginFailures.__table__
     for _ in range(2):
         if _changed(
             update(LoginFailures)
             .where(
-                row.c.key == key,
-                row.c.window_started_at > cutoff,
-                row.c.failures < limit.attempts,
+                LoginFailures.key == key,
+                LoginFailures.window_started_at > cutoff,
+                LoginFailures.failures < limit.attempts,
             )
-            .values(failures=row.c.failures + 1)
+            .values(failures=LoginFailures.failures + 1)
         ):
             return None
         if _changed(
             update(LoginFailures)
-            .where(row.c.key == key, row.c.window_started_at <= cutoff)
+            .where(LoginFailures.key == key, LoginFailures.window_started_at <= cutoff)
             .values(failures=1, window_started_at=now, is_owner_told=False)
         ):
             return None
@@ -99,15 +101,14 @@ def reserve(email: str, *, now: datetime) -> int | None:
 
 def give_back(email: str, *, now: datetime) -> None:
     """The password was right: its attempt does not count as a failure."""
-    row = LoginFailures.__table__
-    db.session.execute(
+    _changed(
         update(LoginFailures)
         .where(
-            row.c.key == account_key(email),
-            row.c.failures > 0,
-            row.c.window_started_at > now - policy().window,
+            LoginFailures.key == account_key(email),
+            LoginFailures.failures > 0,
+            LoginFailures.window_started_at > now - policy().window,
         )
-        .values(failures=row.c.failures - 1)
+        .values(failures=LoginFailures.failures - 1)
     )
 
 
@@ -120,13 +121,12 @@ def owner_to_tell(user: User | None, *, now: datetime) -> User | None:
     """The active owner of a locked account, the first time in this window it is asked."""
     if user is None or not user.is_active:
         return None
-    row = LoginFailures.__table__
     if _changed(
         update(LoginFailures)
         .where(
-            row.c.key == account_key(user.email),
-            row.c.is_owner_told.is_(False),
-            row.c.window_started_at > now - policy().window,
+            LoginFailures.key == account_key(user.email),
+            LoginFailures.is_owner_told.is_(False),
+            LoginFailures.window_started_at > now - policy().window,
         )
         .values(is_owner_told=True)
     ):
