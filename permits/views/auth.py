@@ -25,7 +25,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from permits import devices, regions
+from permits import devices, mail, regions
 from permits.extensions import db, limiter
 from permits.forms import LanguageForm, LoginForm, RegistrationForm, show_problems
 from permits.i18n import current_locale_name
@@ -78,15 +78,23 @@ def _account_locked(form: LoginForm, email: str) -> tuple[Response | None, bool]
         login_throttle.send_unlock_link(owner, link, wait_seconds=wait)
     db.session.commit()
     minutes = max(1, math.ceil(wait / 60))
-    form.password.errors = [
-        ngettext(
-            "Too many failed log-ins: this account is locked for %(num)d more minute. The"
-            " account's owner can open the link we emailed to get in at once.",
-            "Too many failed log-ins: this account is locked for %(num)d more minutes. The"
-            " account's owner can open the link we emailed to get in at once.",
-            minutes,
+    locked = ngettext(
+        "Too many failed log-ins: this account is locked for %(num)d more minute.",
+        "Too many failed log-ins: this account is locked for %(num)d more minutes.",
+        minutes,
+    )
+    way_in = (
+        _(
+            "Its owner gets in at once from a browser that logged in to it before, or with the"
+            " link we emailed to the account's address."
         )
-    ]
+        if mail.is_enabled()
+        else _(
+            "Its owner gets in at once from a browser that logged in to it before, or an"
+            " administrator can unlock it."
+        )
+    )
+    form.password.errors = [f"{locked} {way_in}"]
     response = make_response(render_template("auth/login.html", form=form), 429)
     response.headers["Retry-After"] = str(wait)
     return response, False
