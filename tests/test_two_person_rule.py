@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from permits.extensions import db
+from permits.mail import outbox
 from permits.models import AuditEvent, MassRevocationStatus, Notification, PassStatus, Role, User
 from tests.conftest import form_post, login
 from tests.factories import make_pass, make_user
@@ -177,6 +178,8 @@ def test_admin_creation_and_resets_tell_every_other_admin_and_are_audited(app: F
             (new_admin, "admin_created"),
         ]
     )
+    emailed = [m.to for m in outbox(app) if "重置了管理员账号" in m.body]
+    assert sorted(emailed) == sorted([other.email, colleague.email])
     inbox = browser(app, other).get("/notifications/").get_data(as_text=True)
     assert f"{actor.email} reset the password of the administrator account" in inbox
     actions = set(db.session.scalars(select(AuditEvent.action)))
