@@ -216,8 +216,9 @@ TWO_PERSON_RULE = (
     "password no administrator set for them (created or reset it) after the request was made, "
     "and whose password the requester did not set in the last `ADMIN_HANDOVER_DAYS` (7) days. "
     "Creating an admin or resetting an admin's password is audited and told to every other "
-    "admin, in the app and by email when mail is on. Admins made with `flask users create` (the server's "
-    "operator) have no such handover.",
+    "admin; a reset of any other account is told to its holder (in the app, and by email when "
+    "mail is on). Admins made with `flask users create` (the server's operator) have no such "
+    "handover.",
 )
 
 

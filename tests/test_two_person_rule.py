@@ -160,7 +160,7 @@ def test_admin_creation_and_resets_tell_every_other_admin_and_are_audited(app: F
     officer = make_user(Role.APPROVER)
     admin = browser(app, actor)
     reset_password(admin, colleague)
-    reset_password(admin, officer)  # not an admin: nobody else needs to know
+    reset_password(admin, officer)  # not an admin: only its holder is told
     form_post(
         admin,
         "/admin/users/new",
@@ -176,10 +176,12 @@ def test_admin_creation_and_resets_tell_every_other_admin_and_are_audited(app: F
             (other.id, "admin_created"),
             (colleague.id, "admin_created"),
             (new_admin, "admin_created"),
+            (officer.id, "password_reset"),
         ]
     )
     emailed = [m.to for m in outbox(app) if "重置了管理员账号" in m.body]
     assert sorted(emailed) == sorted([other.email, colleague.email])
+    assert officer.email in [m.to for m in outbox(app)]
     inbox = browser(app, other).get("/notifications/").get_data(as_text=True)
     assert f"{actor.email} reset the password of the administrator account" in inbox
     actions = set(db.session.scalars(select(AuditEvent.action)))

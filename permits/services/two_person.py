@@ -60,13 +60,16 @@ def refusal(
 
 
 def note_handover(user: User, actor: User | None, *, created: bool, now: datetime) -> None:
-    """An administrator set this account's password for it: remembered, and for an admin
-    account every other administrator is told (in the app and by email)."""
+    """An administrator set this account's password for it: remembered; for an admin account
+    every other administrator is told, for another account its holder (in the app and by
+    email)."""
     if actor is None or actor.id == user.id:
         return  # the server's operator (CLI), or the holder themselves
     user.handed_over_at = now
     user.handed_over_by_id = actor.id
     if user.role is not Role.ADMIN:
+        if not created:  # the holder learns of it at their own address, whoever logs in now
+            notifications.notify_users([user], "password_reset", actor=actor.email)
         return
     others = db.session.scalars(
         select(User).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != actor.id)
