@@ -17,13 +17,18 @@ KNOWN_FOR = timedelta(days=90)
 MAX_ACCOUNTS = 5
 
 
+def _cookie_name() -> str:
+    """Like the session cookie: __Host- (Secure, this host only) when served over HTTPS."""
+    return f"__Host-{COOKIE}" if current_app.config.get("HTTPS") else COOKIE
+
+
 def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key or "", salt=salt)
 
 
 def known_accounts() -> list[int]:
     """The ids of the accounts this browser proved itself to, newest first."""
-    raw = request.cookies.get(COOKIE)
+    raw = request.cookies.get(_cookie_name())
     if not raw:
         return []
     try:
@@ -39,7 +44,7 @@ def remember(response: Response, user_id: int) -> None:
     """This browser is known to the account from now on."""
     ids = [user_id, *(i for i in known_accounts() if i != user_id)][:MAX_ACCOUNTS]
     response.set_cookie(
-        COOKIE,
+        _cookie_name(),
         _serializer("login-device").dumps(ids),
         max_age=int(KNOWN_FOR.total_seconds()),
         secure=bool(current_app.config.get("HTTPS")),

@@ -174,6 +174,11 @@ def test_over_https_the_session_cookie_is_secure_and_host_only(migrated: str) ->
         assert cookie.startswith("__Host-session=")
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
         assert "Domain=" not in cookie  # __Host- cookies must not name a domain
+        device = next(
+            c for c in response.headers.getlist("Set-Cookie") if "permits_device" in c
+        )  # the browser known to the account (permits.devices) is held to the same rules
+        assert device.startswith("__Host-permits_device=")
+        assert "Secure" in device and "HttpOnly" in device and "Path=/" in device
         from tests.conftest import empty_every_table
 
         db.session.remove()
