@@ -37,6 +37,9 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
 
     PASSWORD_MIN_LENGTH = 10
+    #: Two-person rule: an administrator account whose password another administrator set
+    #: (creation or reset) cannot confirm that administrator's requests for this many days.
+    ADMIN_HANDOVER_DAYS = 7
 
     #: Sessions are short-lived and revocable (see accounts.User.get_id): one ends this long
     #: after its log-in, however busy it is.
@@ -116,7 +119,10 @@ class Defaults:
     #: Failed log-ins allowed per account, and log-in attempts per client address.
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_IP = "30 per minute"
-    REGISTER_LIMIT_IP = "10 per hour"
+    #: Registration attempts per account being created (its email, and its USCC), and per
+    #: client address: high, since a whole industrial park may share one NAT address.
+    REGISTER_LIMIT_ACCOUNT = "10 per hour"
+    REGISTER_LIMIT_IP = "200 per hour"
     #: PDF passes rendered per user (a revalidation answered 304 from its ETag does not count).
     PDF_LIMIT = "30 per minute"
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from permits.extensions import db, login_manager
+from permits.extensions import db, limiter, login_manager
 from permits.permissions import is_api_request
 from permits.services.errors import DomainError
 
@@ -56,6 +59,39 @@ def _message(status: int) -> str:
     return str(messages.get(status, _("The request could not be completed.")))
 
 
+def limit_wait_seconds() -> int | None:
+    """Seconds until the rate limit this request broke lets the next attempt through."""
+    current = limiter.current_limit
+    if current is None or not current.breached:
+        return None
+    return max(1, math.ceil(current.window[0] - time.time()))
+
+
+def try_again_message(seconds: int) -> str:
+    """Too many attempts, and in how many minutes the next one is let through."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return str(
+        ngettext(
+            "Too many attempts. Please try again in %(num)d minute.",
+            "Too many attempts. Please try again in %(num)d minutes.",
+            minutes,
+        )
+    )
+
+
+def rate_limited(seconds: int) -> Response:
+    """The 429 answer (page or JSON) that says when to try again, with Retry-After."""
+    message = try_again_message(seconds)
+    response: Response
+    if is_api_request():
+        response = json_error(429, message)
+    else:
+        page = render_template("errors/429.html", status=429, message=message)
+        response = make_response(page, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def json_error(
     status: int,
     message: str | None = None,
@@ -78,6 +114,9 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
         # Raised where no handler of ours is asked first (the commit in after_request).
         return handle_database_error(original)
     status = exc.code or 500
+    wait = limit_wait_seconds() if status == 429 else None
+    if wait is not None:
+        return rate_limited(wait)
     if is_api_request():
         # Keep a specific description (e.g. the CSRF reason) but not werkzeug's generic prose.
         default = type(exc).description

@@ -22,6 +22,7 @@ import pytest
 from flask import Flask, current_app, url_for
 from flask.testing import FlaskClient
 
+from permits import devices
 from permits.extensions import db
 from permits.models import (
     Application,
@@ -85,6 +86,7 @@ ACCESS: dict[str, str] = {
     # logging in, out, registering, language
     "GET auth.login":                        "o o o o o o",
     "POST auth.login":                       "o o o o o o",
+    "GET auth.unlock":                       "o o o o o o",
     "POST auth.logout":                      "L o o o o o",
     "GET auth.register":                     "o o o o o o",
     "POST auth.register":                    "o o o o o o",
@@ -205,6 +207,21 @@ def expected(row: str) -> dict[str, str]:
     return dict(zip(CALLERS, letters, strict=True))
 
 
+#: The rule of permits/services/two_person.py, proved by tests/test_two_person_rule.py.
+TWO_PERSON_RULE = (
+    "## Two-person rule",
+    "",
+    "What needs a second administrator (confirming a mass revocation) counts a confirmation "
+    "only from an active admin who did not ask for it, who is not on a one-time password, whose "
+    "password no administrator set for them (created or reset it) after the request was made, "
+    "and whose password the requester did not set in the last `ADMIN_HANDOVER_DAYS` (7) days. "
+    "Creating an admin or resetting an admin's password is audited and told to every other "
+    "admin; a reset of any other account is told to its holder (in the app, and by email when "
+    "mail is on). Admins made with `flask users create` (the server's operator) have no such "
+    "handover.",
+)
+
+
 def markdown() -> str:
     """docs/access.md: the table above, for people."""
     words = {
@@ -225,6 +242,8 @@ def markdown() -> str:
         "applications wait at a step signed by the department of the *approver* column. "
         "Objects of other enterprises, other districts and other checkpoints answer 404 "
         "(see the IDOR tests in the same file).",
+        "",
+        *TWO_PERSON_RULE,
         "",
         "| cell | meaning |",
         "|---|---|",
@@ -454,6 +473,8 @@ def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
             values[name] = world.upload_key
         elif name == "filename":
             values[name] = "css/app.css"
+        elif name == "token":
+            values[name] = devices.unlock_token(world.victim.id)
         else:
             raise AssertionError(f"{endpoint}: no sample value for <{name}>")
     with current_app.test_request_context():

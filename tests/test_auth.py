@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -203,3 +205,47 @@ def test_login_attempts_are_throttled_per_address(app: Flask) -> None:
     ]
     assert statuses[:30] == [401] * 30
     assert statuses[30] == 429
+
+
+CHINESE_PASSWORD = "春眠不觉晓处处闻啼鸟"
+
+
+def change_password_form(client: FlaskClient, current: str, new: str) -> Any:
+    return form_post(
+        client,
+        "/account/password",
+        {"current_password": current, "new_password": new, "new_password_again": new},
+        page="/account/",
+    )
+
+
+def test_a_chinese_password_can_be_set_and_used_to_log_in(app: Flask) -> None:
+    user = make_user()
+    browser = app.test_client()
+    login(browser, user.email, PASSWORD)
+    assert change_password_form(browser, PASSWORD, CHINESE_PASSWORD).status_code == 302
+    form_post(browser, "/logout", {})
+    assert login(app.test_client(), user.email, CHINESE_PASSWORD).status_code == 302
+    assert login(app.test_client(), user.email, PASSWORD).status_code == 401
+
+
+def test_a_chinese_password_is_refused_only_when_it_repeats_the_current_one(app: Flask) -> None:
+    user = make_user(password=CHINESE_PASSWORD)
+    browser = app.test_client()
+    assert login(browser, user.email, CHINESE_PASSWORD).status_code == 302
+    same = change_password_form(browser, CHINESE_PASSWORD, CHINESE_PASSWORD)
+    assert same.status_code == 422
+    assert "新密码不能与当前密码相同" in same.get_data(as_text=True)
+
+
+def test_a_one_time_password_can_be_replaced_by_a_chinese_one(app: Flask) -> None:
+    officer = make_user(Role.CHECKPOINT)
+    admin = make_user(Role.ADMIN)
+    one_time = accounts.reset_password(admin, db.session.get(User, officer.id), now=utcnow())
+    db.session.commit()
+    browser = app.test_client()
+    assert login(browser, officer.email, one_time).status_code == 302
+    assert browser.get("/").headers["Location"] == "/account/"  # forced to change it first
+    assert change_password_form(browser, one_time, CHINESE_PASSWORD).status_code == 302
+    assert browser.get("/").status_code == 200
+    assert login(app.test_client(), officer.email, CHINESE_PASSWORD).status_code == 302

@@ -413,6 +413,20 @@ def seed_0009(conn: Connection) -> None:
     """Constraints only: the scans already there (0004's) must simply stay."""
 
 
+def seed_0011(conn: Connection) -> None:
+    """An admin whose password another admin set (the two-person rule remembers who), and the
+    failed log-ins of an account."""
+    conn.execute(
+        sa.text("UPDATE users SET handed_over_at = :now, handed_over_by_id = 1 WHERE id = 1"),
+        {"now": NOW},
+    )
+    _insert(
+        conn,
+        "login_failures",
+        {"key": "0" * 64, "failures": 3, "window_started_at": NOW, "is_owner_told": False},
+    )
+
+
 #: Each revision in order, with what it adds to a city that has been running on the one before.
 REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001", seed_0001),
@@ -424,6 +438,7 @@ REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007", seed_0007),
     ("0008", seed_0008),
     ("0009", seed_0009),
+    ("0011", seed_0011),
 ]
 
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 import permits.login
-from permits import create_app
+from permits import create_app, devices
 from permits.extensions import db
 from permits.models import Application, Base, Role, utcnow
 from permits.services import verification
@@ -174,6 +174,11 @@ def test_over_https_the_session_cookie_is_secure_and_host_only(migrated: str) ->
         assert cookie.startswith("__Host-session=")
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
         assert "Domain=" not in cookie  # __Host- cookies must not name a domain
+        device = next(
+            c for c in response.headers.getlist("Set-Cookie") if "permits_device" in c
+        )  # the browser known to the account (permits.devices) is held to the same rules
+        assert device.startswith("__Host-permits_device=")
+        assert "Secure" in device and "HttpOnly" in device and "Path=/" in device
         from tests.conftest import empty_every_table
 
         db.session.remove()
@@ -283,6 +288,7 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
     checkpoint = db.session.scalars(select(Checkpoint)).first()
     with app.test_request_context():
         signed = share_link(issued, utcnow()).rsplit("/", 1)[1]
+        unlock = devices.unlock_token(owner.id)
     values = {
         "application_id": work.id,
         "attachment_id": work.attachments[0].id,
@@ -297,6 +303,7 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
         "user_id": owner.id,
         "fmt": "csv",
         "key": "0" * 32,  # a bulk upload nobody made: 404, and nothing written
+        "token": unlock,  # an unlock link sets a cookie in the browser, nothing in the database
     }
     paths = get_routes(app, values)
     roles = [

@@ -6,6 +6,7 @@ from permits.models.accounts import (
     ApiToken,
     Department,
     Enterprise,
+    LoginFailures,
     Role,
     User,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Driver",
     "Enterprise",
     "Kind",
+    "LoginFailures",
     "MassRevocation",
     "MassRevocationStatus",
     "Notification",

@@ -127,6 +127,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    #: When and by whom an administrator last set this account's password for its holder (a
+    #: creation or a reset): that administrator knew it, so for a while this account is not a
+    #: second person to them (services.accounts.second_person_refusal). Kept after the holder
+    #: changes the password.
+    handed_over_at: Mapped[datetime | None]
+    handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     enterprise: Mapped[Enterprise | None] = relationship(
         back_populates="users", foreign_keys=[enterprise_id]
@@ -174,3 +180,17 @@ class ApiToken(Base):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class LoginFailures(Base):
+    """Failed log-ins of one account in its current window, shared by every worker and server
+    (services.login_throttle); keyed by the email typed, so unknown addresses count alike."""
+
+    __tablename__ = "login_failures"
+
+    #: SHA-256 (hex) of the email typed at log-in, normalised.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    #: Whether the account's owner was sent an unlock link in this window.
+    is_owner_told: Mapped[bool] = mapped_column(default=False)

@@ -15,16 +15,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from limits import parse_many
 from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from permits import audit, database, validators
-from permits.extensions import db, limiter
+from permits.extensions import db
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
-from permits.services import organisations
+from permits.services import login_throttle, organisations, two_person
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
 #: Argon2id with the library's current recommended parameters (RFC 9106 low-memory profile).
@@ -219,6 +218,13 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def same_text(a: str, b: str) -> bool:
+    """Constant-time equality of two texts; compare_digest refuses non-ASCII str, so UTF-8 bytes."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def user_for_session(session_id: str) -> User | None:
     """The user a session identity ("id:nonce") stands for, if that session is still live."""
     user_id, _, nonce = session_id.partition(":")
@@ -227,7 +233,7 @@ def user_for_session(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(user.session_nonce, nonce):
+    if not same_text(user.session_nonce, nonce):
         return None
     return user
 
@@ -246,7 +252,7 @@ def change_password(user: User, current: str, new: str, *, now: datetime) -> Non
             _l("Some fields need your attention."),
             {"current_password": _l("This is not your current password.")},
         )
-    if hmac.compare_digest(current, new):
+    if same_text(current, new):
         raise ValidationFailed(
             _l("Some fields need your attention."),
             {"new_password": _l("Choose a password different from the current one.")},
@@ -469,6 +475,7 @@ def create_staff_user(actor: User, details: NewUser, *, now: datetime) -> tuple[
         actor=actor,
     )
     user.created_at = now
+    two_person.note_handover(user, actor, created=True, now=now)
     db.session.flush()
     return user, password
 
@@ -489,28 +496,15 @@ def reset_password(actor: User, user: User, *, now: datetime) -> str:
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.must_change_password = True
+    two_person.note_handover(user, actor, created=False, now=now)
     end_all_sessions(user)
     audit.record("user.password_reset", actor=actor, obj=user, now=now)
     return password
 
 
-def login_throttle_key(email: str) -> str:
-    """The key the per-account login limit counts failures under (see views.auth.login)."""
-    return "login-account:" + email.strip().lower()[:254]
-
-
-#: The endpoint whose per-account limit `unlock_login` clears.
-LOGIN_ENDPOINT = "auth.login"
-
-
 def unlock_login(actor: User, user: User, *, now: datetime) -> None:
     """Forgets the user's failed logins, so a throttled account may log in again at once."""
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    identifiers = [login_throttle_key(user.email), LOGIN_ENDPOINT]
-    if prefix:
-        identifiers.insert(0, prefix)
-    for item in parse_many(str(current_app.config["LOGIN_LIMIT_ACCOUNT"])):
-        limiter.limiter.clear(item, *identifiers)
+    login_throttle.clear(user.email)
     audit.record("user.unlock", actor=actor, obj=user, now=now)
 
 

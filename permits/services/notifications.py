@@ -60,6 +60,18 @@ MESSAGES = {
         "Application %(number)s has waited at step %(step)s (%(department)s) for more than "
         "twice its time limit."
     ),
+    "password_reset": _l(
+        "%(actor)s reset your password. If you did not ask for it, tell another administrator."
+    ),
+    "admin_created": _l(
+        "%(actor)s created the administrator account %(account)s. It cannot confirm what"
+        " %(actor)s asks for in the next %(days)s days. If this was not agreed, act now."
+    ),
+    "admin_password_reset": _l(
+        "%(actor)s reset the password of the administrator account %(account)s. It cannot"
+        " confirm what %(actor)s asks for in the next %(days)s days. If this was not agreed,"
+        " act now."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
 ENTERPRISE_SUBJECT = _l("Permits: %(enterprise)s")

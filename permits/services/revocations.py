@@ -32,7 +32,7 @@ from permits.models import (
     User,
 )
 from permits.passes import codes
-from permits.services import notifications, organisations
+from permits.services import notifications, organisations, two_person
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -210,12 +210,17 @@ def ask(actor: User, criteria: Criteria, reason: str, *, now: datetime) -> MassR
     return mass
 
 
-def can_confirm(user: User, mass: MassRevocation) -> bool:
-    """A pending one, by an admin other than the one who asked for it."""
+def confirm_refusal(user: User, mass: MassRevocation, *, now: datetime) -> str | None:
+    """Why this user may not be the second administrator for it (the two-person rule)."""
+    return two_person.refusal(
+        user, requested_by_id=mass.requested_by_id, requested_at=mass.requested_at, now=now
+    )
+
+
+def can_confirm(user: User, mass: MassRevocation, *, now: datetime) -> bool:
+    """A pending one, by an admin who counts as a second person (see two_person)."""
     return (
-        user.role is Role.ADMIN
-        and mass.status is MassRevocationStatus.PENDING
-        and mass.requested_by_id != user.id
+        mass.status is MassRevocationStatus.PENDING and confirm_refusal(user, mass, now=now) is None
     )
 
 
@@ -242,10 +247,9 @@ def _leave_pending(mass: MassRevocation, target: MassRevocationStatus, **values:
 def confirm(actor: User, mass: MassRevocation, *, now: datetime) -> int:
     """A second admin confirms: every matching active pass is revoked now. Returns how many."""
     _require_admin(actor)
-    if mass.requested_by_id == actor.id:
-        raise NotAllowed(
-            _l("You asked for this mass revocation; a different administrator must confirm it.")
-        )
+    refusal = confirm_refusal(actor, mass, now=now)
+    if refusal is not None:
+        raise NotAllowed(refusal)
     _leave_pending(mass, MassRevocationStatus.DONE, confirmed_by_id=actor.id, confirmed_at=now)
     criteria = criteria_of(mass)
     # Lock the passes first, then the feed counter: the order a single revocation takes them.

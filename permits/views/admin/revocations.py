@@ -128,14 +128,15 @@ def mass_revocation(mass_id: int) -> str:
     criteria = revocations.criteria_of(mass)
     pending = mass.status is MassRevocationStatus.PENDING
     user = acting_user()
+    now = utcnow()
     return render_template(
         "admin/revocations/show.html",
         mass=mass,
         criteria=criteria,
         preview=revocations.preview(criteria) if pending else None,
-        can_confirm=revocations.can_confirm(user, mass),
+        can_confirm=revocations.can_confirm(user, mass, now=now),
         can_cancel=revocations.can_cancel(user, mass),
-        is_requester=mass.requested_by_id == user.id,
+        confirm_refusal=revocations.confirm_refusal(user, mass, now=now),
         confirm_form=ConfirmForm(),
         mass_status_name=mass_status_name,
     )
