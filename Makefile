@@ -43,7 +43,7 @@ secret:
 
 run: install translations secret
 	$(FLASK) db upgrade
-	$(FLASK) demo
+	$(FLASK) demo --url http://127.0.0.1:$(PORT)
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: install-test
