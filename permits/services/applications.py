@@ -296,9 +296,12 @@ def _check_period(
         if end < start:
             problems["valid_until"] = str(_l("The end cannot be before the start."))
         elif (end - start).days + 1 > longest:
-            problems["valid_until"] = str(
+            too_long = (
                 _l("A permit is valid for at most %(n)d days; choose an earlier end.", n=longest)
+                if kind is Kind.WORK_RESUMPTION
+                else _l("A pass is valid for at most %(n)d days; choose an earlier end.", n=longest)
             )
+            problems["valid_until"] = str(too_long)
 
 
 def _route_vehicle(application: Application, problems: dict[str, str]) -> None:
