@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from permits.models import Role
 from tests.api_helpers import Api
-from tests.factories import make_user, service_today, vehicle_fields, work_fields
+from tests.conftest import csrf_token, login, project_root
+from tests.factories import (
+    PASSWORD,
+    make_pass,
+    make_user,
+    service_today,
+    vehicle_fields,
+    work_fields,
+)
+
+
+def browser(app: Flask, user: object, language: str = "zh-CN") -> FlaskClient:
+    """A logged-in browser of the user, in the language given."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    login(client, user.email, PASSWORD)  # type: ignore[attr-defined]
+    return client
 
 
 def test_the_longest_validity_message_names_a_pass_for_a_vehicle_and_a_permit_for_a_site(
@@ -32,3 +50,52 @@ def test_the_longest_validity_message_names_a_pass_for_a_vehicle_and_a_permit_fo
     assert (
         site.get_json()["fields"]["valid_until"] == "证明有效期最长为 30 天，请选择更早的结束日期。"
     )
+
+
+def test_a_revoked_pass_shows_no_qr_code_pdf_or_share_link(app: Flask) -> None:
+    owner = make_user(Role.ENTERPRISE)
+    issued = make_pass(owner)
+    phone = browser(app, owner)
+    before = phone.get(f"/passes/{issued.number}").get_data(as_text=True)
+    assert "<svg" in before and f"/passes/{issued.number}/pdf" in before
+    link = phone.post(f"/passes/{issued.number}/share", data={"csrf_token": csrf_token(phone)})
+    shared = re.search(r'id="share-link"[^>]*value="([^"]+)"', link.get_data(as_text=True))
+    Api(app.test_client(), make_user(Role.ADMIN)).post(
+        f"/passes/{issued.number}/revoke", {"reason": "车辆信息不实"}
+    )
+
+    page = phone.get(f"/passes/{issued.number}").get_data(as_text=True)
+    assert "此通行证已撤销，不能再使用。" in page and "车辆信息不实" in page
+    assert "<svg" not in page and issued.token not in page
+    assert (
+        f"/passes/{issued.number}/pdf" not in page and f"/passes/{issued.number}/share" not in page
+    )
+    driver = app.test_client().get(shared.group(1).split("localhost", 1)[1]).get_data(as_text=True)
+    assert "<svg" not in driver and "已撤销" in driver
+
+    refusal = f"编号 {issued.number} 已撤销（车辆信息不实），不再提供 PDF 或分享链接。"
+    pdf = phone.get(f"/passes/{issued.number}/pdf", follow_redirects=True)
+    assert pdf.mimetype == "text/html" and refusal in pdf.get_data(as_text=True)
+    assert pdf.request.path == f"/passes/{issued.number}"
+    again = phone.post(
+        f"/passes/{issued.number}/share",
+        data={"csrf_token": csrf_token(phone)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert refusal in again and 'id="share-link"' not in again
+    api = Api(app.test_client(), owner)
+    refused = api.get(f"/passes/{issued.number}/pdf")
+    assert refused.status_code == 410 and refused.get_json()["error"] == "revoked"
+    assert api.get(f"/passes/{issued.number}").get_json()["status"] == "revoked"
+
+
+def test_each_date_of_the_e_pass_is_kept_on_one_line(app: Flask) -> None:
+    owner = make_user(Role.ENTERPRISE)
+    issued = make_pass(owner)
+    page = browser(app, owner).get(f"/passes/{issued.number}").get_data(as_text=True)
+    assert (
+        f'<span class="nowrap">{issued.valid_from}</span> – '
+        f'<span class="nowrap">{issued.valid_until}</span>'
+    ) in page
+    css = (project_root() / "permits" / "static" / "css" / "app.css").read_text()
+    assert ".nowrap { white-space: nowrap; }" in css
