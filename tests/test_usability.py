@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -99,3 +100,23 @@ def test_each_date_of_the_e_pass_is_kept_on_one_line(app: Flask) -> None:
     ) in page
     css = (project_root() / "permits" / "static" / "css" / "app.css").read_text()
     assert ".nowrap { white-space: nowrap; }" in css
+
+
+def test_a_valid_work_permit_tells_the_officer_to_compare_the_site_not_a_plate(app: Flask) -> None:
+    site = make_pass(kind="work_resumption", resume_date=service_today().isoformat())
+    vehicle = make_pass()
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    officer = Api(client, make_user(Role.CHECKPOINT))
+    for body in ({"qr": site.token}, {"code": site.control_code}):
+        verdict = officer.post("/verify", body).get_json()
+        assert verdict["result"] == "valid"
+        assert verdict["reason"] == "证明有效。请核对企业名称和场所地址。"
+    assert officer.post("/verify", {"qr": vehicle.token}).get_json()["reason"] == (
+        "通行证有效。请核对车牌和驾驶员。"
+    )
+    # The scanner's own words (offline verdicts) and the names it shows for district codes.
+    page = browser(app, officer.user).get("/checkpoint/").get_data(as_text=True)
+    words = json.loads(re.search(r'id="scanner-i18n">(.*?)</script>', page).group(1))
+    assert words["reasons"]["valid_work_resumption"] == "证明有效。请核对企业名称和场所地址。"
+    assert words["divisions"]["310115"] == "浦东新区"
