@@ -66,7 +66,7 @@ def test_a_revoked_pass_shows_no_qr_code_pdf_or_share_link(app: Flask) -> None:
     )
 
     page = phone.get(f"/passes/{issued.number}").get_data(as_text=True)
-    assert "此通行证已撤销，不能再使用。" in page and "车辆信息不实" in page
+    assert "此证已撤销，不能再使用。" in page and "车辆信息不实" in page
     assert "<svg" not in page and issued.token not in page
     assert (
         f"/passes/{issued.number}/pdf" not in page and f"/passes/{issued.number}/share" not in page
@@ -120,3 +120,15 @@ def test_a_valid_work_permit_tells_the_officer_to_compare_the_site_not_a_plate(a
     words = json.loads(re.search(r'id="scanner-i18n">(.*?)</script>', page).group(1))
     assert words["reasons"]["valid_work_resumption"] == "证明有效。请核对企业名称和场所地址。"
     assert words["divisions"]["310115"] == "浦东新区"
+
+
+def test_the_officers_scan_history_names_each_result_in_chinese(app: Flask) -> None:
+    issued = make_pass()
+    officer = make_user(Role.CHECKPOINT)
+    api = Api(app.test_client(), officer)
+    api.post("/verify", {"qr": issued.token})
+    api.post("/verify", {"code": "ZZZZZZZZ"})
+    page = browser(app, officer).get("/checkpoint/history").get_data(as_text=True)
+    results = re.findall(r'<strong class="scan-result">(.*?)</strong>', page)
+    assert sorted(results) == ["无法识别", "有效"]
+    assert 'class="table table-stack"' in page and 'data-label="核验结果"' in page
