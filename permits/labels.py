@@ -74,6 +74,8 @@ CARGO_NAMES = {
 
 PURPOSE_NAMES = {
     "prevention_plan": _l("Epidemic prevention plan"),
+    "vehicle_licence": _l("Vehicle licence (行驶证)"),
+    "driving_licence": _l("Driving licence (驾驶证)"),
     "other": _l("Other document"),
 }
 

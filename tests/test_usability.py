@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -14,6 +15,8 @@ from tests.api_helpers import Api
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
     PASSWORD,
+    PDF,
+    make_application,
     make_pass,
     make_user,
     service_today,
@@ -132,3 +135,33 @@ def test_the_officers_scan_history_names_each_result_in_chinese(app: Flask) -> N
     results = re.findall(r'<strong class="scan-result">(.*?)</strong>', page)
     assert sorted(results) == ["无法识别", "有效"]
     assert 'class="table table-stack"' in page and 'data-label="核验结果"' in page
+
+
+def test_a_vehicle_pass_takes_the_vehicle_and_driving_licences_as_attachments(app: Flask) -> None:
+    owner = make_user(Role.ENTERPRISE)
+    draft = make_application(owner)
+    api = Api(app.test_client(), owner)
+    for purpose in ("vehicle_licence", "driving_licence"):
+        upload = api.post(
+            f"/applications/{draft.id}/attachments",
+            data={"purpose": purpose, "file": (io.BytesIO(PDF), f"{purpose}.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert upload.status_code == 201 and upload.get_json()["purpose"] == purpose
+    refused = api.post(
+        f"/applications/{draft.id}/attachments",
+        data={"purpose": "passport", "file": (io.BytesIO(PDF), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "vehicle_licence, driving_licence" in refused.get_json()["fields"]["purpose"]
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["schemas"]["AttachmentInfo"]["properties"]["purpose"]["enum"] == [
+        "prevention_plan",
+        "vehicle_licence",
+        "driving_licence",
+        "other",
+    ]
+    page = browser(app, owner).get(f"/applications/{draft.id}/edit").get_data(as_text=True)
+    assert '<option value="vehicle_licence">机动车行驶证</option>' in page
+    assert '<option value="driving_licence">机动车驾驶证</option>' in page

@@ -75,7 +75,8 @@ REQUIRED = {
     Kind.WORK_RESUMPTION: WR_FIELDS,
     Kind.VEHICLE_PASS: VP_FIELDS,
 }
-ATTACHMENT_PURPOSES = ("prevention_plan", "other")
+#: What an uploaded file is (a string column: a new purpose needs no migration).
+ATTACHMENT_PURPOSES = ("prevention_plan", "vehicle_licence", "driving_licence", "other")
 #: Magic numbers of the file types we accept, checked on the content, never on the name.
 FILE_SIGNATURES = (
     (b"%PDF-", "application/pdf", ".pdf"),
@@ -697,7 +698,9 @@ def add_attachment(
     """Stores a PDF, JPEG or PNG (judged by its content) under a name the server makes up."""
     problems: dict[str, str] = {}
     if purpose not in ATTACHMENT_PURPOSES:
-        problems["purpose"] = str(_l("The purpose is prevention_plan or other."))
+        problems["purpose"] = str(
+            _l("The purpose is one of: %(purposes)s.", purposes=", ".join(ATTACHMENT_PURPOSES))
+        )
     sniffed = _sniff(content[:16])
     if not content:
         problems["file"] = str(_l("Choose a file to upload."))
