@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
+from permits.extensions import db
 from permits.models import Role
 from tests.api_helpers import Api
 from tests.conftest import csrf_token, login, project_root
@@ -165,3 +166,115 @@ def test_a_vehicle_pass_takes_the_vehicle_and_driving_licences_as_attachments(ap
     page = browser(app, owner).get(f"/applications/{draft.id}/edit").get_data(as_text=True)
     assert '<option value="vehicle_licence">机动车行驶证</option>' in page
     assert '<option value="driving_licence">机动车驾驶证</option>' in page
+
+
+def test_the_home_page_offers_each_role_its_next_step(app: Flask) -> None:
+    from permits.models import utcnow
+    from permits.services import reviews
+    from tests.factories import make_approver
+
+    clerk = make_user(Role.ENTERPRISE)
+    make_application(clerk)  # a draft
+    returned = make_application(clerk, submit=True)
+    reviews.decide(
+        make_approver("commerce", "310115"),
+        returned,
+        "return",
+        comment="请补充行驶证",
+        now=utcnow(),
+    )
+    make_application(clerk, submit=True)  # in review
+    db.session.commit()
+    page = browser(app, clerk).get("/").get_data(as_text=True)
+    assert "退回修改：1 份" in page and "/applications/?status=returned" in page
+    assert "尚未提交的草稿：1 份" in page and "各部门审批中：1 份" in page
+    assert "/applications/new/vehicle_pass" in page and "/applications/new/work_resumption" in page
+
+    approver = make_approver("commerce", "310115")
+    page = browser(app, approver).get("/").get_data(as_text=True)
+    assert "待您审批：1 份" in page and 'href="/review/"' in page
+
+    officer = make_user(Role.CHECKPOINT)
+    page = browser(app, officer).get("/").get_data(as_text=True)
+    assert 'href="/checkpoint/">打开扫码核验' in page and 'href="/checkpoint/history"' in page
+
+
+def test_the_approvers_count_leaves_out_what_they_may_not_decide(app: Flask) -> None:
+    from permits.models import utcnow
+    from permits.services import reviews
+    from permits.services.organisations import get_or_create_department
+    from tests.factories import make_approver
+
+    signed = make_application(submit=True)
+    officer = make_approver("commerce", "310115")
+    reviews.decide(officer, signed, "approve", now=utcnow())
+    officer.department = get_or_create_department("transport", "city")
+    db.session.commit()
+    assert reviews.waiting_count(officer) == 0
+    assert reviews.waiting_count(make_approver("transport", "city")) == 1
+    page = browser(app, officer).get("/").get_data(as_text=True)
+    assert "目前没有待您审批的申请。" in page
+    for _ in range(3):
+        make_application(submit=True)
+    assert reviews.waiting_count(make_approver("commerce", "310115"), cap=2) == 3  # capped
+
+
+def test_origin_and_destination_are_chosen_by_name_and_codes_still_work(app: Flask) -> None:
+    from permits.models import Application
+    from tests.test_applications_web import vehicle_form
+
+    clerk = make_user(Role.ENTERPRISE)
+    phone = browser(app, clerk)
+    form_page = phone.get("/applications/new/vehicle_pass").get_data(as_text=True)
+    assert '<option value="浦东新区 (310115)">Pudong New Area</option>' in form_page
+    assert 'inputmode="numeric"' not in re.search(r'<input[^>]*id="origin"[^>]*>', form_page).group(
+        0
+    )
+    assert form_page.index("(310115)") < form_page.index("(320583)")  # the city's own first
+
+    for origin, destination in (("浦东新区 (310115)", "昆山"), ("310115", "Kunshan City")):
+        response = phone.post(
+            "/applications/new/vehicle_pass",
+            data={
+                **vehicle_form(origin=origin, destination=destination),
+                "save": "1",
+                "csrf_token": csrf_token(phone, "/applications/new/vehicle_pass"),
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        db.session.expire_all()
+        saved = db.session.query(Application).order_by(Application.id.desc()).first()
+        assert (saved.origin, saved.destination) == ("310115", "320583")
+    edit = phone.get(f"/applications/{saved.id}/edit").get_data(as_text=True)
+    assert 'value="浦东新区 (310115)"' in re.search(r'<input[^>]*id="origin"[^>]*>', edit).group(0)
+
+    refused = phone.post(
+        "/applications/new/vehicle_pass",
+        data={
+            **vehicle_form(origin="火星"),
+            "save": "1",
+            "csrf_token": csrf_token(phone, "/applications/new/vehicle_pass"),
+        },
+    ).get_data(as_text=True)
+    assert "未知的区县：请输入名称并从列表中选择" in refused and 'value="火星"' in refused
+
+    api = Api(app.test_client(), clerk)
+    created = api.post("/applications", {"kind": "vehicle_pass", **vehicle_fields(origin="310115")})
+    assert created.status_code == 201 and created.get_json()["origin"] == "310115"
+
+
+def test_a_division_is_found_by_code_by_list_entry_or_by_an_unambiguous_name() -> None:
+    from permits import regions
+
+    city = "310000"
+    for typed, code in (
+        ("310115", "310115"),
+        (" 浦东新区 (310115) ", "310115"),
+        ("浦东", "310115"),
+        ("pudong new area", "310115"),
+        ("普陀区", "310107"),  # also a district of Zhoushan: the city's own wins
+        ("Kunshan", "320583"),
+    ):
+        assert regions.county_code(typed, city) == code, typed
+    for typed in ("310000", "999999", "火星", ""):
+        assert regions.county_code(typed, city) is None, typed

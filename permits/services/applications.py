@@ -155,13 +155,12 @@ def _clean_field(name: str, raw: Any, out: Cleaned) -> None:
             else:
                 out.values[name] = str(raw).strip()
         elif name in ("origin", "destination"):
-            code = str(raw).strip()
-            division = regions.division(code)
-            if division is None or not division.is_county_level:
+            code = regions.county_code(str(raw), current_app.config["CITY_CODE"])
+            if code is None:
                 out.problems[name] = str(
                     _l(
-                        "Unknown county-level code: give the 6-digit code of a district or "
-                        "county, such as 310115 for Pudong."
+                        "Unknown district or county: choose one from the list by its name, or "
+                        "give its 6-digit code, such as 310115 for Pudong."
                     )
                 )
             else:

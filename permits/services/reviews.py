@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, bindparam, exists, select, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -375,6 +375,16 @@ def awaiting(approver: User, department: Department) -> ColumnElement[bool]:
         Application.status == State.IN_REVIEW,
         ~signed_another_step,
     )
+
+
+def waiting_count(approver: User, *, cap: int = 1000) -> int:
+    """How many applications wait for the approver's decision, counted up to cap + 1 (a home
+    page says "more than cap" rather than count a city's whole queue)."""
+    department = approver.department
+    if approver.role is not Role.APPROVER or department is None:
+        return 0
+    waiting = select(Application.id).where(awaiting(approver, department)).limit(cap + 1)
+    return int(db.session.scalar(select(func.count()).select_from(waiting.subquery())) or 0)
 
 
 def queue(

@@ -11,7 +11,7 @@ from typing import Any
 from permits.models import Role
 from tests.api_helpers import Api
 from tests.browser.conftest import Setting, check_accessibility, log_in, new_page, snap
-from tests.factories import make_pass, make_user, service_today
+from tests.factories import make_application, make_pass, make_user, service_today
 
 SMALL_ZH = Setting("zh", "zh-CN", {"width": 360, "height": 740}, "phone")
 
@@ -92,3 +92,26 @@ def test_a_work_permit_verdict_names_the_site_and_the_district(
     district = page.locator("#verdict dt", has_text="区").locator("xpath=following-sibling::dd[1]")
     assert district.inner_text() == "浦东新区"
     snap(page, "usability-phone-verdict-work-permit")
+
+
+def test_the_home_page_leads_on_and_the_route_is_chosen_by_name(
+    browser: Any, live_server: str
+) -> None:
+    clerk = make_user(Role.ENTERPRISE)
+    make_application(clerk)  # a draft waits
+    page = phone_page(browser, live_server, clerk.email)
+    page.goto(f"{live_server}/")
+    assert page.get_by_text("尚未提交的草稿：1 份").is_visible()
+    assert fits_the_screen(page)
+    check_accessibility(page, "home")
+    snap(page, "usability-phone-home-enterprise", full_page=True)
+
+    page.get_by_role("link", name="申请车辆通行证").first.click()
+    origin = page.get_by_label("出发地（区县）")
+    origin.fill("浦东新区 (310115)")
+    page.get_by_label("目的地（区县）").fill("昆山")
+    assert origin.get_attribute("inputmode") is None  # a keyboard with letters, not a number pad
+    options = page.locator("datalist#divisions option")
+    assert options.first.get_attribute("value") == "黄浦区 (310101)"
+    assert fits_the_screen(page)
+    snap(page, "usability-phone-route-by-name", full_page=True)
