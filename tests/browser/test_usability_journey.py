@@ -11,7 +11,13 @@ from typing import Any
 from permits.models import Role
 from tests.api_helpers import Api
 from tests.browser.conftest import Setting, check_accessibility, log_in, new_page, snap
-from tests.factories import make_application, make_pass, make_user, service_today
+from tests.factories import (
+    make_application,
+    make_approver,
+    make_pass,
+    make_user,
+    service_today,
+)
 
 SMALL_ZH = Setting("zh", "zh-CN", {"width": 360, "height": 740}, "phone")
 
@@ -115,3 +121,19 @@ def test_the_home_page_leads_on_and_the_route_is_chosen_by_name(
     assert options.first.get_attribute("value") == "黄浦区 (310101)"
     assert fits_the_screen(page)
     snap(page, "usability-phone-route-by-name", full_page=True)
+
+
+def test_an_approver_is_told_what_waits_and_why_the_queue_leaves_some_out(
+    browser: Any, live_server: str
+) -> None:
+    approver = make_approver("commerce", "310115")
+    make_application(submit=True)
+    page = phone_page(browser, live_server, approver.email)
+    page.goto(f"{live_server}/")
+    assert page.get_by_text("待您审批：1 份").is_visible()
+    snap(page, "usability-phone-home-approver")
+    page.get_by_role("link", name="开始审批").click()
+    page.wait_for_url(f"{live_server}/review/")
+    assert page.get_by_text("按照不相容职责分离原则").is_visible()
+    assert fits_the_screen(page)
+    snap(page, "usability-phone-queue")
