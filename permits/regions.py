@@ -55,8 +55,9 @@ def _district_codes(city_code: str) -> frozenset[str]:
     return frozenset(d.code for d in districts(city_code))
 
 
-#: A code alone, or at the end in brackets as the district list offers it: "浦东新区 (310115)".
-_CODE = re.compile(r"(?:.*\()?\s*(\d{6})\s*\)?")
+#: A code alone, or at the end as the district list offers it, "浦东新区 (310115)" (or typed
+#: with full-width brackets, or after a space).
+_CODE = re.compile(r"(?:.*[\s(（])?\s*(\d{6})\s*[)）]?")
 
 
 def choice_label(code: str, locale: str) -> str:

@@ -270,6 +270,8 @@ def test_a_division_is_found_by_code_by_list_entry_or_by_an_unambiguous_name() -
     for typed, code in (
         ("310115", "310115"),
         (" 浦东新区 (310115) ", "310115"),
+        ("浦东新区（310115）", "310115"),
+        ("浦东新区 310115", "310115"),
         ("浦东", "310115"),
         ("pudong new area", "310115"),
         ("普陀区", "310107"),  # also a district of Zhoushan: the city's own wins
