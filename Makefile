@@ -16,18 +16,18 @@ $(BIN)/python: | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: setup.cfg setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# Compiled catalogues are built, not committed.
+# Compiled catalogues are built, not committed: the package build (setup.py) compiles them too.
 translations: $(VENV)/.installed
 	@$(BIN)/pybabel compile --statistics -d permits/translations
 
@@ -43,7 +43,7 @@ secret:
 
 run: install translations secret
 	$(FLASK) db upgrade
-	$(FLASK) demo
+	$(FLASK) demo --url http://127.0.0.1:$(PORT)
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: install-test

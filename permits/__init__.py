@@ -13,7 +13,7 @@ from permits.cli import register_commands
 from permits.config import load_config
 from permits.errors import register_error_handlers
 from permits.extensions import babel, csrf, db, limiter, login_manager, migrate
-from permits.i18n import select_locale
+from permits.i18n import ensure_catalogues, select_locale
 from permits.login import CookieSessions, end_stale_session, init_login, judge_api_credentials
 from permits.permissions import must_change_password_block, require_login
 from permits.templating import register_template_helpers
@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     init_login(login_manager)
     csrf.init_app(app)
+    ensure_catalogues(app)
     babel.init_app(
         app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"]
     )

@@ -156,12 +156,18 @@ def create_token(email: str, name: str) -> None:
 
 
 @click.command("demo")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the service will answer, for the message (make run passes its PORT).",
+)
 @english
-def load_demo() -> None:
+def load_demo(url: str) -> None:
     """Load the demo city (idempotent) and print its logins."""
     with unit_of_work():
         logins = demo.load_demo_city()
-    click.echo("Demo city ready. Log in at http://127.0.0.1:5000 with:")
+    click.echo(f"Demo city ready. Log in at {url} with:")
     click.echo(f"  {'role':<11} {'email':<42} note")
     for login in logins:
         click.echo(f"  {login.role:<11} {login.email:<42} {login.note}")

@@ -195,13 +195,17 @@ class VehiclePassForm(FlaskForm):
     )
     vehicle_type = SelectField(_l("Vehicle type"), choices=[], validate_choice=False)
     cargo_category = SelectField(_l("Cargo category"), choices=[], validate_choice=False)
+    #: A district or county chosen by name from a searchable list (its code typed works too).
     origin = StringField(
-        _l("Origin (county code)"),
-        description=_l("6-digit code of the district or county, e.g. 310115 for Pudong."),
-        render_kw={"inputmode": "numeric", "list": "divisions"},
+        _l("Origin: district or county"),
+        description=_l(
+            "Type its name, e.g. 浦东, and choose it from the list; a 6-digit code works too."
+        ),
+        render_kw={"list": "divisions", "autocomplete": "off"},
     )
     destination = StringField(
-        _l("Destination (county code)"), render_kw={"inputmode": "numeric", "list": "divisions"}
+        _l("Destination: district or county"),
+        render_kw={"list": "divisions", "autocomplete": "off"},
     )
     valid_from = _date_field(_l("Valid from"))
     valid_until = _date_field(_l("Valid until"), _l("The pass is valid to the end of this day."))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+
+from permits import catalogues
 
 
 def select_locale() -> str:
@@ -39,3 +41,27 @@ def current_locale_name() -> str:
 
 def html_lang() -> str:
     return "zh-CN" if current_locale_name() == "zh" else "en"
+
+
+def ensure_catalogues(app: Flask) -> None:
+    """Compile a missing or stale .mo at start, saying so: without it the interface is English.
+
+    The package build compiles them (setup.py); this covers a checkout updated without a rebuild.
+    """
+    for po in catalogues.catalogues(catalogues.TRANSLATIONS):
+        if not catalogues.needs_compiling(po):
+            continue
+        try:
+            mo = catalogues.compile_catalogue(po)
+        except OSError as exc:
+            app.logger.error(
+                "translations: %s is missing or older than %s and cannot be compiled here (%s);"
+                " that language falls back to English. Rebuild the package (pip install .)"
+                " or run: pybabel compile -d %s",
+                po.with_suffix(".mo").name,
+                po,
+                exc,
+                catalogues.TRANSLATIONS,
+            )
+        else:
+            app.logger.warning("translations: compiled %s at start (missing or stale)", mo)

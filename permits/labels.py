@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from permits.models import CargoCategory, Kind, MassRevocationStatus, Role, VehicleType
+from permits.passes.token import Result
 from permits.services.reviews import REJECT_REASONS
 from permits.workflow import Action, State
 
@@ -73,7 +74,23 @@ CARGO_NAMES = {
 
 PURPOSE_NAMES = {
     "prevention_plan": _l("Epidemic prevention plan"),
+    "vehicle_licence": _l("Vehicle licence (行驶证)"),
+    "driving_licence": _l("Driving licence (驾驶证)"),
     "other": _l("Other document"),
+}
+
+
+#: A scan's result in the words of the scanner's verdict (the officer's history lists them).
+RESULT_NAMES = {
+    Result.VALID: _l("VALID"),
+    Result.EXPIRED: _l("EXPIRED"),
+    Result.NOT_YET_VALID: _l("NOT VALID YET"),
+    Result.REVOKED: _l("REVOKED"),
+    Result.BAD_SIGNATURE: _l("FORGED"),
+    Result.UNKNOWN_KEY: _l("UNKNOWN ISSUER"),
+    Result.MALFORMED: _l("UNREADABLE"),
+    Result.WRONG_PREFIX: _l("NOT A PASS"),
+    Result.NOT_FOUND: _l("NO SUCH PASS"),
 }
 
 

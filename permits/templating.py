@@ -87,6 +87,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(_name(labels.CARGO_NAMES), "cargo_name")
     app.add_template_filter(_name(labels.VEHICLE_TYPE_NAMES), "vehicle_type_name")
     app.add_template_filter(_name(labels.PURPOSE_NAMES), "purpose_name")
+    app.add_template_filter(_name(labels.RESULT_NAMES), "result_name")
     app.add_template_filter(_name(REJECT_REASONS), "reject_reason_name")
 
     @app.context_processor

@@ -210,7 +210,9 @@ def test_demo_is_idempotent_and_its_logins_work(app: Flask) -> None:
     first = run(app, "demo")
     assert first.exit_code == 0, first.output
     counts = db.session.scalar(select(func.count()).select_from(User))
-    assert run(app, "demo").exit_code == 0
+    again = run(app, "demo", "--url", "http://127.0.0.1:8123")  # make run PORT=8123
+    assert again.exit_code == 0 and "Log in at http://127.0.0.1:8123 with:" in again.output
+    assert "Log in at http://127.0.0.1:5000 with:" in first.output
     assert db.session.scalar(select(func.count()).select_from(User)) == counts
     districts = db.session.scalars(select(Department.scope).where(Department.code == "economy"))
     assert len(set(districts) - {"city"}) == 16

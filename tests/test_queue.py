@@ -117,3 +117,31 @@ def test_the_queue_survives_odd_input(app: Flask) -> None:
         "?district=1",
     ):
         assert client.get("/review/" + query).status_code == 200, query
+
+
+def test_an_application_i_signed_at_another_step_is_left_out_of_my_queue(app: Flask) -> None:
+    """Separation of duties: the page and the API list only what the approver may decide."""
+    from permits.services.organisations import get_or_create_department
+
+    signed, other = make_application(submit=True), make_application(submit=True)
+    officer = make_approver("commerce", "310115")
+    reviews.decide(officer, signed, "approve", now=utcnow())
+    reviews.decide(make_approver("commerce", "310115"), other, "approve", now=utcnow())
+    officer.department = get_or_create_department("transport", "city")  # moved to the city
+    db.session.commit()
+    colleague = make_approver("transport", "city")
+
+    mine = [a.id for a in reviews.queue(officer, QueueFilter(), now=utcnow())]
+    assert mine == [other.id]
+    assert {a.id for a in reviews.queue(colleague, QueueFilter(), now=utcnow())} == {
+        signed.id,
+        other.id,
+    }
+    listed = Api(app.test_client(), officer).get("/applications?step=mine").get_json()["items"]
+    assert [item["id"] for item in listed] == [other.id]
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    login(client, officer.email, PASSWORD)
+    page = client.get("/review/").get_data(as_text=True)
+    assert f'/applications/{other.id}"' in page and f'/applications/{signed.id}"' not in page
+    assert "separation of duties leaves them to your colleagues" in page

@@ -75,7 +75,8 @@ REQUIRED = {
     Kind.WORK_RESUMPTION: WR_FIELDS,
     Kind.VEHICLE_PASS: VP_FIELDS,
 }
-ATTACHMENT_PURPOSES = ("prevention_plan", "other")
+#: What an uploaded file is (a string column: a new purpose needs no migration).
+ATTACHMENT_PURPOSES = ("prevention_plan", "vehicle_licence", "driving_licence", "other")
 #: Magic numbers of the file types we accept, checked on the content, never on the name.
 FILE_SIGNATURES = (
     (b"%PDF-", "application/pdf", ".pdf"),
@@ -154,13 +155,12 @@ def _clean_field(name: str, raw: Any, out: Cleaned) -> None:
             else:
                 out.values[name] = str(raw).strip()
         elif name in ("origin", "destination"):
-            code = str(raw).strip()
-            division = regions.division(code)
-            if division is None or not division.is_county_level:
+            code = regions.county_code(str(raw), current_app.config["CITY_CODE"])
+            if code is None:
                 out.problems[name] = str(
                     _l(
-                        "Unknown county-level code: give the 6-digit code of a district or "
-                        "county, such as 310115 for Pudong."
+                        "Unknown district or county: choose one from the list by its name, or "
+                        "give its 6-digit code, such as 310115 for Pudong."
                     )
                 )
             else:
@@ -296,9 +296,12 @@ def _check_period(
         if end < start:
             problems["valid_until"] = str(_l("The end cannot be before the start."))
         elif (end - start).days + 1 > longest:
-            problems["valid_until"] = str(
+            too_long = (
                 _l("A permit is valid for at most %(n)d days; choose an earlier end.", n=longest)
+                if kind is Kind.WORK_RESUMPTION
+                else _l("A pass is valid for at most %(n)d days; choose an earlier end.", n=longest)
             )
+            problems["valid_until"] = str(too_long)
 
 
 def _route_vehicle(application: Application, problems: dict[str, str]) -> None:
@@ -694,7 +697,9 @@ def add_attachment(
     """Stores a PDF, JPEG or PNG (judged by its content) under a name the server makes up."""
     problems: dict[str, str] = {}
     if purpose not in ATTACHMENT_PURPOSES:
-        problems["purpose"] = str(_l("The purpose is prevention_plan or other."))
+        problems["purpose"] = str(
+            _l("The purpose is one of: %(purposes)s.", purposes=", ".join(ATTACHMENT_PURPOSES))
+        )
     sniffed = _sniff(content[:16])
     if not content:
         problems["file"] = str(_l("Choose a file to upload."))

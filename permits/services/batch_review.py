@@ -20,7 +20,7 @@ from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Decision, Role, User
 from permits.services import reviews
 from permits.services.errors import DomainError, NotFound, ValidationFailed
-from permits.workflow import Action, State
+from permits.workflow import Action
 
 #: The most applications one bulk decision may name (a page of a batch, or of the queue).
 MAX_BULK = 200
@@ -51,14 +51,10 @@ class BatchSummary:
 
 
 def _at_step_of(approver: User) -> list[ColumnElement[bool]]:
-    """The conditions of "waits at the approver's department's step, in its scope"."""
+    """The conditions of "waits for the approver's decision", as in their queue."""
     department = approver.department
     assert department is not None
-    return [
-        Application.status == State.IN_REVIEW,
-        Application.current_department_code == department.code,
-        Application.current_scope == department.scope,
-    ]
+    return [reviews.awaiting(approver, department)]
 
 
 def _is_approver(user: User) -> bool:

@@ -25,6 +25,7 @@ from permits.passes.keys import KeyStorageError, KeyStore, SigningKey
 from permits.services import applications, notifications, workflows
 from permits.services.errors import (
     Conflict,
+    DomainError,
     NotAllowed,
     StorageFailed,
     ValidationFailed,
@@ -346,3 +347,22 @@ def renew(actor: User, issued: Pass, *, now: datetime) -> Application:
     db.session.flush()
     audit.record("pass.renew", actor=actor, obj=issued, details={"application": application.id})
     return application
+
+
+class PassRevoked(DomainError):
+    """A revoked pass is gone for good (HTTP 410): no PDF or share link of it is handed out."""
+
+    status = 410
+    code = "revoked"
+
+
+def check_not_revoked(issued: Pass) -> None:
+    """Nothing that could be shown at a checkpoint (a PDF, a share link) for a revoked pass."""
+    if issued.status is PassStatus.REVOKED:
+        raise PassRevoked(
+            _l(
+                "Pass %(number)s is revoked (%(reason)s): it has no PDF or share link any more.",
+                number=issued.number,
+                reason=issued.revoke_reason or "—",
+            )
+        )

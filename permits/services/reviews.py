@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, bindparam, exists, select, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,6 +20,7 @@ from permits.models import (
     Application,
     CargoCategory,
     Decision,
+    Department,
     Enterprise,
     Kind,
     Role,
@@ -358,6 +359,34 @@ def search_condition(term: str) -> ColumnElement[bool]:
     )
 
 
+def awaiting(approver: User, department: Department) -> ColumnElement[bool]:
+    """What the approver may decide now: at their department's step, and not an application
+    they signed another step of (separation of duties), so the queue lists only what they can
+    act on. A NOT EXISTS on the decisions, like the guard of every decision's move."""
+    signed_another_step = exists().where(
+        Decision.application_id == Application.id,
+        Decision.actor_id == approver.id,
+        Decision.action.in_(DECISIONS),
+        Decision.step != Application.current_step,
+    )
+    return and_(
+        Application.current_department_code == department.code,
+        Application.current_scope == department.scope,
+        Application.status == State.IN_REVIEW,
+        ~signed_another_step,
+    )
+
+
+def waiting_count(approver: User, *, cap: int = 1000) -> int:
+    """How many applications wait for the approver's decision, counted up to cap + 1 (a home
+    page says "more than cap" rather than count a city's whole queue)."""
+    department = approver.department
+    if approver.role is not Role.APPROVER or department is None:
+        return 0
+    waiting = select(Application.id).where(awaiting(approver, department)).limit(cap + 1)
+    return int(db.session.scalar(select(func.count()).select_from(waiting.subquery())) or 0)
+
+
 def queue(
     approver: User,
     filters: QueueFilter,
@@ -366,15 +395,11 @@ def queue(
     after: str | None = None,
     limit: int = 25,
 ) -> list[Application]:
-    """What waits at the approver's step, soonest due (so overdue) first, by keyset pages."""
+    """What waits for the approver's decision, soonest due (so overdue) first, by keyset pages."""
     department = approver.department
     if approver.role is not Role.APPROVER or department is None:
         return []
-    query = select(Application).where(
-        Application.current_department_code == department.code,
-        Application.current_scope == department.scope,
-        Application.status == State.IN_REVIEW,
-    )
+    query = select(Application).where(awaiting(approver, department))
     if filters.kind is not None:
         query = query.where(Application.kind == filters.kind)
     if filters.district:

@@ -32,6 +32,7 @@ from permits.models import (
     Checkpoint,
     Driver,
     Enterprise,
+    Kind,
     Pass,
     PassStatus,
     ScanEvent,
@@ -53,6 +54,8 @@ REASONS = {
     Result.WRONG_PREFIX: _l("This is not a pass QR code."),
     Result.NOT_FOUND: _l("No such pass: check the code or the plate."),
 }
+#: A work-resumption permit is matched against the site and its enterprise, not a vehicle.
+VALID_WORK_RESUMPTION = _l("Valid permit. Compare the enterprise and the site address.")
 SUSPENDED = _l("Enterprise suspended: %(reason)s")
 FLAG_REASONS = {
     "distance": _l("Warning: the same pass was scanned too far away too recently."),
@@ -154,10 +157,13 @@ def _in_force(row: Any) -> tuple[PassStatus, str | None]:
     return row.status, row.revoke_reason
 
 
-def _why(result: Result, row: Any) -> str:
-    """The verdict's words: a suspension says so, with the administrator's reason."""
+def _why(result: Result, row: Any, kind: str) -> str:
+    """The verdict's words: a suspension says so, with the administrator's reason; a valid
+    permit names what to compare for its kind."""
     if result is Result.REVOKED and row.status is not PassStatus.REVOKED:
         return str(SUSPENDED % {"reason": row.suspended_reason})
+    if result is Result.VALID and kind == Kind.WORK_RESUMPTION.value:
+        return _reason(VALID_WORK_RESUMPTION)
     return _reason(REASONS[result])
 
 
@@ -221,7 +227,8 @@ def _verdict(result: Result, loaded: Loaded | None) -> Verdict:
     if loaded is None:
         return Verdict(result, _reason(REASONS[result]))
     row, drivers = loaded
-    return Verdict(result, _why(result, row), _facts(row, drivers), pass_id=row.id)
+    facts = _facts(row, drivers)
+    return Verdict(result, _why(result, row, facts["kind"]), facts, pass_id=row.id)
 
 
 def _claims_facts(claims: token.PassClaims, row: Any) -> dict[str, Any]:
@@ -277,7 +284,8 @@ def check_qr(text: str, now: datetime, checkpoint_id: int | None = None) -> Verd
     claims = checked.claims
     assert claims is not None
     result = Result.REVOKED if _in_force(row)[0] is PassStatus.REVOKED else checked.result
-    verdict = Verdict(result, _why(result, row), _claims_facts(claims, row), pass_id=row.id)
+    facts = _claims_facts(claims, row)
+    verdict = Verdict(result, _why(result, row, facts["kind"]), facts, pass_id=row.id)
     if result is Result.VALID:
         _flag(verdict, _judge(row.id, row.recent, row.elsewhere, checkpoint_id, now))
     return verdict

@@ -112,8 +112,13 @@ def make_form(kind: Kind, application: Application | None = None) -> Any:
             form.cargo_category.data = (
                 application.cargo_category and application.cargo_category.value
             )
-            form.origin.data = application.origin
-            form.destination.data = application.destination
+            locale = current_locale_name()
+            form.origin.data = application.origin and regions.choice_label(
+                application.origin, locale
+            )
+            form.destination.data = application.destination and regions.choice_label(
+                application.destination, locale
+            )
             form.valid_from.data = application.valid_from and application.valid_from.isoformat()
             form.valid_until.data = application.valid_until and application.valid_until.isoformat()
             for entry, driver in zip(form.drivers.entries, application.drivers, strict=False):
@@ -137,7 +142,9 @@ def _render_form(
         application=application,
         attachment_form=_attachment_form(),
         unplaced=unplaced or {},
-        divisions=regions.divisions().values(),
+        county_choices=regions.county_choices(
+            current_app.config["CITY_CODE"], current_locale_name()
+        ),
     ), status
 
 

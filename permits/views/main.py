@@ -8,17 +8,38 @@ from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.permissions import public
+from permits.models import Role
+from permits.permissions import acting_user, public
+from permits.services import applications, reviews
+from permits.workflow import State
 
 bp = Blueprint("main", __name__)
+
+#: The home page counts an approver's queue up to this many ("more than …" beyond).
+QUEUE_COUNT_CAP = 999
 
 
 @bp.route("/")
 @public
 def home() -> str:
+    """Visitors get the welcome; a user gets their next step: what waits for them, and how to
+    start."""
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
-    return render_template("main/home.html")
+    me = acting_user()
+    counts = (
+        applications.count_by_status(me.enterprise_id)
+        if me.role is Role.ENTERPRISE and me.enterprise_id is not None
+        else {}
+    )
+    return render_template(
+        "main/home.html",
+        returned=counts.get(State.RETURNED, 0),
+        drafts=counts.get(State.DRAFT, 0),
+        in_review=counts.get(State.IN_REVIEW, 0),
+        waiting=reviews.waiting_count(me, cap=QUEUE_COUNT_CAP) if me.role is Role.APPROVER else 0,
+        cap=QUEUE_COUNT_CAP,
+    )
 
 
 @bp.route("/livez")

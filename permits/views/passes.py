@@ -153,6 +153,7 @@ def pdf_response(issued: Pass) -> Response:
     asks the server (no-cache), so a revoked pass is never shown from a cache as the old PDF;
     an unchanged one costs a 304 instead of a render (see PDF_LIMIT). Attachments, which may
     hold anything, stay `no-store`."""
+    issuance.check_not_revoked(issued)
     etag = hashlib.sha256(
         f"{PDF_LAYOUT_VERSION}|{issued.token}|{issued.status.value}".encode()
     ).hexdigest()[:32]
@@ -204,18 +205,20 @@ def _render(
 ) -> tuple[str, int]:
     now = utcnow()
     me = None if shared else acting_user()
+    revoked = issued.status is PassStatus.REVOKED
     return render_template(
         "passes/show.html",
         issued=issued,
         application=issued.application,
-        qr=qr_svg(issued.token),
+        revoked=revoked,
+        qr=None if revoked else qr_svg(issued.token),
         control_code=codes.format_control_code(issued.control_code),
         shared=shared,
         expired=issued.is_expired(now),
         not_yet=now < issued.not_before,
         can_revoke=me is not None and issuance.can_revoke(me, issued),
         can_renew=me is not None and issuance.can_renew(me, issued, now),
-        can_share=me is not None and issued.enterprise_id == me.enterprise_id,
+        can_share=me is not None and issued.enterprise_id == me.enterprise_id and not revoked,
         revoke_form=RevokeForm(formdata=None),
         confirm_form=ConfirmForm(),
         link=link,
@@ -234,7 +237,17 @@ def show(number: str) -> tuple[str, int]:
 @bp.get("/passes/<number>/pdf")
 @pdf_rate_limit
 def download(number: str) -> Response:
-    return pdf_response(load_pass(number))
+    try:
+        return pdf_response(load_pass(number))
+    except issuance.PassRevoked as refused:
+        return _back_to_the_pass(number, refused)
+
+
+def _back_to_the_pass(number: str, refused: DomainError) -> Response:
+    """A refusal shown on the pass page itself, which says why (revoked)."""
+    db.session.rollback()
+    flash(str(refused.message), "error")
+    return redirect(url_for("passes.show", number=number))
 
 
 @bp.post("/passes/<number>/revoke")
@@ -274,7 +287,7 @@ def renew(number: str) -> Response:
 
 @bp.post("/passes/<number>/share")
 @roles_required(Role.ENTERPRISE)
-def share(number: str) -> tuple[str, int]:
+def share(number: str) -> tuple[str, int] | Response:
     """Shows a share link once; it is not stored anywhere."""
     issued = load_pass(number)
     if (
@@ -282,6 +295,10 @@ def share(number: str) -> tuple[str, int]:
         or not ConfirmForm().validate_on_submit()
     ):
         abort(403)
+    try:
+        issuance.check_not_revoked(issued)
+    except issuance.PassRevoked as refused:
+        return _back_to_the_pass(number, refused)
     return _render(issued, shared=False, link=share_link(issued, utcnow()))
 
 

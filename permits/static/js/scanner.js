@@ -231,15 +231,15 @@ function renderFacts(facts) {
   }
   if (facts.revoke_reason) addFact(list, L.revoke_reason, facts.revoke_reason);
   addFact(list, L.enterprise, facts.enterprise);
+  const place = (code) => (code && T.divisions && T.divisions[code]) || code || "?";
   if (facts.kind === "vehicle_pass") {
     if (facts.origin || facts.destination) {
-      const place = (code) => (code && T.divisions && T.divisions[code]) || code || "?";
       addFact(list, L.route, `${place(facts.origin)} → ${place(facts.destination)}`);
     }
     addFact(list, L.cargo, facts.cargo_category && (T.cargo[facts.cargo_category] || facts.cargo_category));
   } else {
     addFact(list, L.site, facts.site);
-    addFact(list, L.district, facts.district);
+    addFact(list, L.district, facts.district && place(facts.district));
     addFact(list, L.staff, facts.staff_on_site);
   }
   addFact(list, L.kind, T.kinds[facts.kind] || facts.kind);
@@ -316,6 +316,12 @@ function titleOf(result, warning) {
   return result === "valid" && warning ? T.title_warning : T.titles[result] || result;
 }
 
+/** A valid work-resumption permit is matched against the site, not a vehicle and driver. */
+function reasonOf(result, claims) {
+  if (result === "valid" && claims && claims.kind === "WR") return T.reasons.valid_work_resumption;
+  return T.reasons[result];
+}
+
 /** The verdict of the service's answer. */
 function fromServer(body) {
   return {
@@ -354,7 +360,7 @@ async function offlineVerdict(input) {
     tone: toneOf(checked.result, warning),
     result: checked.result,
     title: titleOf(checked.result, warning),
-    reason: T.reasons[checked.result],
+    reason: reasonOf(checked.result, checked.claims),
     facts: checked.claims ? pp1.factsFromClaims(checked.claims, cfg.timezone) : null,
     notes,
     offline: true,

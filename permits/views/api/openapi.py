@@ -803,6 +803,7 @@ SPEC: dict[str, Any] = {
                     "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
                     **_errors(401),
                     **_error(404, "No such pass, or not yours to see"),
+                    **_error(410, "The pass is revoked: it has no PDF any more (error `revoked`)"),
                 },
             }
         },
