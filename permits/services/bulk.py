@@ -35,7 +35,7 @@ from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Driver, Kind, Role, User
 from permits.services import applications, notifications, workflows
-from permits.services.conflicts import batch_conflicts, seen_anywhere
+from permits.services.conflicts import batch_conflicts, hold, seen_anywhere
 from permits.services.errors import NotAllowed, NotFound, StorageFailed, ValidationFailed
 from permits.services.state import move_new
 from permits.workflow import Action
@@ -660,9 +660,15 @@ def submit_good_rows(actor: User, key: str, *, now: datetime) -> tuple[Applicati
     """One submitted application per good row, grouped in one batch (returned with how many);
     the bad rows are left out.
 
-    The file is checked again first: what was good at the preview may not be any more.
+    The file is checked again first, its plates and drivers held until the commit
+    (`conflicts.hold`): what was good at the preview may not be any more, and nothing can take
+    it between the check and the write.
     """
-    checked = preview(actor, key, now=now)
+    _require_enterprise(actor)
+    filename, rows = load_rows(actor, key)
+    hold(application_data(row) for row in rows)
+    check_rows(actor, rows, now=now)
+    checked = Preview(filename=filename, rows=rows)
     good = checked.good
     if not good:
         raise ValidationFailed(

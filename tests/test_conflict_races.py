@@ -1,0 +1,221 @@
+"""One plate, one live pass; one driver, one vehicle — also when two requests check at the same
+moment. Each race is run several times: before the check and the write were serialised, PostgreSQL
+let both through in almost every round (READ COMMITTED: both checks see nothing). SQLite lets one
+writer at a time in (BEGIN IMMEDIATE), so there the same tests prove the lock is not needed."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text, update
+
+from permits.extensions import db
+from permits.models import Application, Decision, Driver, Pass, Role, utcnow
+from permits.services import conflicts, reviews
+from permits.workflow import State
+from tests.api_helpers import Api
+from tests.factories import (
+    make_application,
+    make_approver,
+    make_id_number,
+    make_user,
+    unique_id_number,
+)
+
+#: Rounds of each race: enough that one round letting both through is all but certain.
+ROUNDS = 6
+_plates = itertools.count(1)
+
+
+def a_plate() -> str:
+    return f"沪R{next(_plates) % 100_000:05d}"
+
+
+def together(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Runs the calls in threads released at the same moment; their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def one_driver(id_number: str) -> list[dict[str, str]]:
+    return [{"name": "钱师傅", "id_number": id_number, "phone": "13900003333"}]
+
+
+def count(model: Any, *conditions: Any) -> int:
+    db.session.expire_all()
+    return int(db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
+
+
+def in_review_with(*conditions: Any) -> int:
+    return count(Application, Application.status == State.IN_REVIEW, *conditions)
+
+
+def test_two_enterprises_submitting_one_plate_at_once_get_it_once(app: Flask) -> None:
+    first, second = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
+    apis = [Api(app.test_client(), first), Api(app.test_client(), second)]
+    for _round in range(ROUNDS):
+        plate = a_plate()
+        # Another enterprise's draft blocks nobody: both drafts exist before the race.
+        drafts = [make_application(user, plate=plate).id for user in (first, second)]
+        answers = together(
+            [
+                lambda api=api, i=i: api.post(f"/applications/{i}/submit")
+                for api, i in zip(apis, drafts, strict=True)
+            ]
+        )
+        assert sorted(a.status_code for a in answers) == [200, 422]
+        refused = next(a for a in answers if a.status_code == 422).get_json()
+        assert set(refused["fields"]) == {"plate"}
+        assert in_review_with(Application.plate == plate) == 1
+
+
+def test_one_driver_submitted_on_two_vehicles_at_once_is_accepted_once(app: Flask) -> None:
+    first, second = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
+    apis = [Api(app.test_client(), first), Api(app.test_client(), second)]
+    for _round in range(ROUNDS):
+        driver = unique_id_number()
+        drafts = [
+            make_application(user, plate=a_plate(), drivers=one_driver(driver)).id
+            for user in (first, second)
+        ]
+        answers = together(
+            [
+                lambda api=api, i=i: api.post(f"/applications/{i}/submit")
+                for api, i in zip(apis, drafts, strict=True)
+            ]
+        )
+        assert sorted(a.status_code for a in answers) == [200, 422]
+        refused = next(a for a in answers if a.status_code == 422).get_json()
+        assert set(refused["fields"]) == {"drivers.0.id_number"}
+        assert in_review_with(Application.drivers.any(Driver.id_number == driver)) == 1
+
+
+def at_last_step(user: Any, **fields: Any) -> Application:
+    """A submitted vehicle application whose first step is approved (it waits at the city's
+    transport department)."""
+    application = make_application(user, submit=True, **fields)
+    code, scope = application.current_department_code, application.current_scope
+    reviews.decide(make_approver(code, scope), application, "approve", now=utcnow())
+    db.session.commit()
+    return application
+
+
+def race_last_approvals(app: Flask, ids: list[int]) -> list[Any]:
+    apis = [Api(app.test_client(), make_approver("transport", "city")) for _ in ids]
+    return together(
+        [
+            lambda api=api, i=i: api.post(f"/applications/{i}/decisions", {"decision": "approve"})
+            for api, i in zip(apis, ids, strict=True)
+        ]
+    )
+
+
+def assert_one_issued_the_other_untouched(answers: list[Any], ids: list[int]) -> None:
+    """One 201 and one clean 409; the refused application still waits at its last step with no
+    decision there, and no pass."""
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    statuses = [a.status_code for a in answers]
+    refused = ids[statuses.index(409)]
+    # Refused as conflicting with the pass just issued, not as decided already.
+    assert answers[statuses.index(409)].get_json()["error"] == "conflict"
+    db.session.expire_all()
+    waiting = db.session.get(Application, refused)
+    assert waiting is not None
+    assert waiting.status is State.IN_REVIEW and waiting.current_step == 2
+    assert count(Decision, Decision.application_id == refused, Decision.step == 2) == 0
+    assert count(Pass, Pass.application_id == refused) == 0
+
+
+def test_two_last_approvals_for_one_plate_at_once_issue_one_pass(app: Flask) -> None:
+    """Two applications for one plate in review together (as the submit race above left them)
+    meet at their last steps: one pass is issued, the other approval is refused whole."""
+    first, second = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
+    for _round in range(ROUNDS):
+        plate = a_plate()
+        ids = [at_last_step(first, plate=plate).id, at_last_step(second, plate=a_plate()).id]
+        db.session.execute(update(Application).where(Application.id == ids[1]).values(plate=plate))
+        db.session.commit()
+
+        answers = race_last_approvals(app, ids)
+
+        assert_one_issued_the_other_untouched(answers, ids)
+        assert count(Pass, Pass.plate == plate) == 1
+
+
+def test_two_last_approvals_for_one_driver_on_two_vehicles_at_once_issue_one_pass(
+    app: Flask,
+) -> None:
+    first, second = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
+    for _round in range(ROUNDS):
+        driver = unique_id_number()
+        ids = [
+            at_last_step(first, plate=a_plate(), drivers=one_driver(driver)).id,
+            at_last_step(second, plate=a_plate()).id,
+        ]
+        db.session.execute(
+            update(Driver).where(Driver.application_id == ids[1]).values(id_number=driver)
+        )
+        db.session.commit()
+
+        answers = race_last_approvals(app, ids)
+
+        assert_one_issued_the_other_untouched(answers, ids)
+        holding = select(Driver.application_id).where(Driver.id_number == driver)
+        assert count(Pass, Pass.application_id.in_(holding)) == 1
+
+
+def advisory_locks_held() -> list[str]:
+    """The lock modes of this session's advisory locks."""
+    return list(
+        db.session.scalars(
+            text(
+                "SELECT mode FROM pg_locks WHERE locktype = 'advisory'"
+                " AND pid = pg_backend_pid() ORDER BY mode"
+            )
+        )
+    )
+
+
+def test_a_whole_file_holds_one_lock_however_many_vehicles_it_has(
+    app: Flask, is_postgres: bool
+) -> None:
+    """PostgreSQL's lock table has room for about 64 locks per connection: a single vehicle
+    holds its plate and drivers (and every vehicle, shared); 10,000 rows hold every vehicle,
+    exclusive, and nothing else — and single holders wait for it."""
+    if not is_postgres:
+        pytest.skip("SQLite needs no lock: one writer at a time (BEGIN IMMEDIATE)")
+    single = {"plate": "沪R99999", "drivers": one_driver(unique_id_number())}
+    conflicts.hold([single])
+    assert advisory_locks_held() == ["ExclusiveLock", "ExclusiveLock", "ShareLock"]
+    db.session.rollback()
+    assert advisory_locks_held() == []
+
+    rows = [
+        {
+            "plate": f"沪R{n:05d}",
+            "drivers": one_driver(make_id_number("19700101", f"{n % 1000:03d}")),
+        }
+        for n in range(10_000)
+    ]
+    conflicts.hold(rows)
+    conflicts.hold([single])  # a later call in the same transaction adds nothing
+    assert advisory_locks_held() == ["ExclusiveLock"]
+    with db.engine.connect() as other:
+        taken = other.scalar(
+            text("SELECT pg_try_advisory_xact_lock_shared(hashtextextended(:key, 0))"),
+            {"key": conflicts.EVERY_VEHICLE},
+        )
+        assert taken is False
+    db.session.rollback()
