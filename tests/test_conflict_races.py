@@ -16,10 +16,11 @@ from flask import Flask
 from sqlalchemy import func, select, text, update
 
 from permits.extensions import db
-from permits.models import Application, Decision, Driver, Pass, Role, utcnow
+from permits.models import Application, ApplicationBatch, Decision, Driver, Pass, Role, utcnow
 from permits.services import conflicts, reviews
 from permits.workflow import State
 from tests.api_helpers import Api
+from tests.conftest import csrf_token
 from tests.factories import (
     make_application,
     make_approver,
@@ -27,6 +28,7 @@ from tests.factories import (
     make_user,
     unique_id_number,
 )
+from tests.test_bulk_upload import browser, upload, vehicle, xlsx
 
 #: Rounds of each race: enough that one round letting both through is all but certain.
 ROUNDS = 6
@@ -174,6 +176,41 @@ def test_two_last_approvals_for_one_driver_on_two_vehicles_at_once_issue_one_pas
         assert_one_issued_the_other_untouched(answers, ids)
         holding = select(Driver.application_id).where(Driver.id_number == driver)
         assert count(Pass, Pass.application_id.in_(holding)) == 1
+
+
+SUBMITS = 6
+
+
+def test_six_submits_of_one_upload_at_once_make_one_batch(app: Flask) -> None:
+    """Pressed six times at once (six tabs, a double tap and retries), one upload makes one
+    batch: each vehicle in review once; the other presses are told it was submitted."""
+    user = make_user(Role.ENTERPRISE)
+    clients = [browser(app, user) for _ in range(SUBMITS)]
+    for round_ in range(ROUNDS):
+        rows = [
+            vehicle(
+                100 + round_ * 10 + n,
+                plate=a_plate(),
+                driver1_id_number=make_id_number("19700101", f"{round_ * 10 + n:03d}"),
+            )
+            for n in range(3)
+        ]
+        result_url = upload(clients[0], xlsx(rows)).headers["Location"]
+        tokens = [csrf_token(client, result_url) for client in clients]
+
+        answers = together(
+            [
+                lambda c=c, t=t, url=result_url: c.post(url + "/submit", data={"csrf_token": t})
+                for c, t in zip(clients, tokens, strict=True)
+            ]
+        )
+
+        assert [a.status_code for a in answers] == [302] * SUBMITS
+        assert count(ApplicationBatch) == round_ + 1
+        plates = [row["plate"] for row in rows]
+        assert in_review_with(Application.plate.in_(plates)) == len(rows)
+        told = [clients[i].get("/applications/").get_data(as_text=True) for i in range(SUBMITS)]
+        assert sum("was submitted already" in page for page in told) == SUBMITS - 1
 
 
 def advisory_locks_held() -> list[str]:

@@ -413,6 +413,16 @@ def seed_0009(conn: Connection) -> None:
     """Constraints only: the scans already there (0004's) must simply stay."""
 
 
+def seed_0010(conn: Connection) -> None:
+    """0007's batch came from a spreadsheet: it names its upload now."""
+    conn.execute(
+        sa.text(
+            "UPDATE application_batches SET upload_key = '0123456789abcdef0123456789abcdef'"
+            " WHERE id = 1"
+        )
+    )
+
+
 #: Each revision in order, with what it adds to a city that has been running on the one before.
 REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001", seed_0001),
@@ -424,6 +434,7 @@ REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007", seed_0007),
     ("0008", seed_0008),
     ("0009", seed_0009),
+    ("0010", seed_0010),
 ]
 
 
