@@ -83,6 +83,22 @@ def test_two_enterprises_submitting_one_plate_at_once_get_it_once(app: Flask) ->
         assert in_review_with(Application.plate == plate) == 1
 
 
+def test_the_first_two_submissions_of_a_new_city_at_once_both_land(app: Flask) -> None:
+    """The first submission makes the default workflow: two at once on an empty database (two
+    vehicles, nothing in common) both land instead of one answering 500 on its unique version."""
+    first, second = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
+    drafts = [make_application(user).id for user in (first, second)]
+    apis = [Api(app.test_client(), first), Api(app.test_client(), second)]
+    answers = together(
+        [
+            lambda api=api, i=i: api.post(f"/applications/{i}/submit")
+            for api, i in zip(apis, drafts, strict=True)
+        ]
+    )
+    assert [a.status_code for a in answers] == [200, 200]
+    assert in_review_with(Application.id.in_(drafts)) == 2
+
+
 def test_one_driver_submitted_on_two_vehicles_at_once_is_accepted_once(app: Flask) -> None:
     first, second = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
     apis = [Api(app.test_client(), first), Api(app.test_client(), second)]
