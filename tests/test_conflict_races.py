@@ -27,6 +27,7 @@ from tests.factories import (
     make_id_number,
     make_user,
     unique_id_number,
+    vehicle_fields,
 )
 from tests.test_bulk_upload import browser, upload, vehicle, xlsx
 
@@ -56,8 +57,12 @@ def one_driver(id_number: str) -> list[dict[str, str]]:
 
 
 def count(model: Any, *conditions: Any) -> int:
+    """Counted in a transaction ended at once: on SQLite an open one would hold the write lock
+    that the next round's requests, in other threads, wait for."""
     db.session.expire_all()
-    return int(db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
+    found = db.session.scalar(select(func.count()).select_from(model).where(*conditions))
+    db.session.rollback()
+    return int(found or 0)
 
 
 def in_review_with(*conditions: Any) -> int:
@@ -118,6 +123,61 @@ def test_one_driver_submitted_on_two_vehicles_at_once_is_accepted_once(app: Flas
         refused = next(a for a in answers if a.status_code == 422).get_json()
         assert set(refused["fields"]) == {"drivers.0.id_number"}
         assert in_review_with(Application.drivers.any(Driver.id_number == driver)) == 1
+
+
+def test_two_api_batches_of_one_enterprise_naming_one_plate_at_once_draft_it_once(
+    app: Flask,
+) -> None:
+    """The enterprise's own draft counts: two dispatch calls at once with the same truck (and
+    70 others each, past the per-key locks) make one draft of it; the other item is refused."""
+    user = make_user(Role.ENTERPRISE)
+    apis = [Api(app.test_client(), user), Api(app.test_client(), user)]
+    for _round in range(3):
+        plate = a_plate()
+        bodies = [
+            {"applications": [vehicle_fields(plate=plate)] + [vehicle_fields() for _ in range(n)]}
+            for n in (0, 70)
+        ]
+        answers = together(
+            [
+                lambda api=api, body=body: api.post("/applications/batch", body)
+                for api, body in zip(apis, bodies, strict=True)
+            ]
+        )
+        assert [a.status_code for a in answers] == [200, 200]
+        firsts = [a.get_json()["results"][0] for a in answers]
+        assert sorted(r.get("status") or "refused" for r in firsts) == ["draft", "refused"]
+        assert count(Application, Application.plate == plate) == 1
+
+
+def test_a_spreadsheet_and_a_single_submission_of_one_plate_at_once_submit_it_once(
+    app: Flask,
+) -> None:
+    """Another enterprise submits truck 1 at the moment a file holding it is submitted."""
+    user, other = make_user(Role.ENTERPRISE), make_user(Role.ENTERPRISE)
+    client, api = browser(app, user), Api(app.test_client(), other)
+    for round_ in range(ROUNDS):
+        rows = [
+            vehicle(
+                200 + round_ * 10 + n,
+                plate=a_plate(),
+                driver1_id_number=make_id_number("19710101", f"{round_ * 10 + n:03d}"),
+            )
+            for n in range(2)
+        ]
+        single = make_application(other, plate=rows[0]["plate"]).id
+        url = upload(client, xlsx(rows)).headers["Location"]
+        token = csrf_token(client, url)
+        together(
+            [
+                lambda url=url, token=token: client.post(
+                    url + "/submit", data={"csrf_token": token}
+                ),
+                lambda single=single: api.post(f"/applications/{single}/submit"),
+            ]
+        )
+        assert in_review_with(Application.plate == rows[0]["plate"]) == 1
+        assert in_review_with(Application.plate == rows[1]["plate"]) == 1
 
 
 def at_last_step(user: Any, **fields: Any) -> Application:
