@@ -254,6 +254,37 @@ def test_two_last_approvals_for_one_driver_on_two_vehicles_at_once_issue_one_pas
         assert count(Pass, Pass.application_id.in_(holding)) == 1
 
 
+def test_two_bulk_approvals_crossing_two_plates_at_once_issue_one_pass_per_plate(
+    app: Flask,
+) -> None:
+    """Approver X approves A (plate P) then D (plate Q) in one bulk decision while approver Y
+    approves E (Q) then B (P): one pass per plate, each refusal reported for its application,
+    and no deadlock (both hold all their plates at once, in order, before the first decision)."""
+    user = make_user(Role.ENTERPRISE)
+    for _round in range(3):
+        p, q = a_plate(), a_plate()
+        a, b, d, e = (at_last_step(user, plate=a_plate()).id for _ in range(4))
+        for ids, plate in (((a, b), p), ((d, e), q)):
+            db.session.execute(
+                update(Application).where(Application.id.in_(ids)).values(plate=plate)
+            )
+        db.session.commit()
+        approvers = [Api(app.test_client(), make_approver("transport", "city")) for _ in "XY"]
+        answers = together(
+            [
+                lambda api=api, ids=ids: api.post(
+                    "/applications/decisions", {"ids": ids, "decision": "approve"}
+                )
+                for api, ids in zip(approvers, ([a, d], [e, b]), strict=True)
+            ]
+        )
+        assert [r.status_code for r in answers] == [200, 200]
+        assert sum(r.get_json()["decided"] for r in answers) == 2
+        errors = [x["error"] for r in answers for x in r.get_json()["results"] if "error" in x]
+        assert errors == ["conflict", "conflict"]
+        assert count(Pass, Pass.plate == p) == count(Pass, Pass.plate == q) == 1
+
+
 SUBMITS = 6
 
 
