@@ -132,9 +132,9 @@ def hold(fields: Iterable[Mapping[str, Any]]) -> None:
     advisory lock per key, taken in sorted order so that two holders never wait on each other,
     makes the second wait for the first's commit; its check then sees what the first wrote.
     More keys than MAX_KEY_LOCKS (a spreadsheet, a batch) take one exclusive lock on every
-    vehicle instead, which single holders take shared before their keys. A transaction holds
-    all it needs in its first call (later calls name no new keys, or take them in order after
-    the first ones): advisory locks come before any row the transaction updates.
+    vehicle instead, which single holders take shared before their keys. A transaction names
+    everything it will check in its first call, before it updates any row (a later call that
+    names nothing new costs nothing): locks taken in two rounds could wait on each other.
 
     On SQLite nothing is needed: every writing transaction starts with BEGIN IMMEDIATE, so one
     writer at a time is between its check and its commit.
@@ -143,7 +143,7 @@ def hold(fields: Iterable[Mapping[str, Any]]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     held: set[str] = session.info.get(HELD, set())
-    if EVERY_VEHICLE in held:
+    if EVERY_VEHICLE in held:  # recorded only when taken exclusive: it covers every key
         return
     keys = [key for key in lock_keys(fields) if key not in held]
     if not keys:
