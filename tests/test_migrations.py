@@ -413,6 +413,16 @@ def seed_0009(conn: Connection) -> None:
     """Constraints only: the scans already there (0004's) must simply stay."""
 
 
+def seed_0010(conn: Connection) -> None:
+    """0007's batch came from a spreadsheet: it names its upload now."""
+    conn.execute(
+        sa.text(
+            "UPDATE application_batches SET upload_key = '0123456789abcdef0123456789abcdef'"
+            " WHERE id = 1"
+        )
+    )
+
+
 def seed_0011(conn: Connection) -> None:
     """An admin whose password another admin set (the two-person rule remembers who), and the
     failed log-ins of an account."""
@@ -438,6 +448,7 @@ REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007", seed_0007),
     ("0008", seed_0008),
     ("0009", seed_0009),
+    ("0010", seed_0010),
     ("0011", seed_0011),
 ]
 

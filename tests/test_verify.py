@@ -187,12 +187,63 @@ def test_offline_scans_are_stored_once(app: Flask, officer: Api) -> None:
         "result": "valid",
         "scanned_at": utcnow().isoformat(),
     }
-    assert officer.post("/scans", {"scans": [scan]}).get_json() == {"received": 1, "stored": 1}
-    assert officer.post("/scans", {"scans": [scan]}).get_json() == {"received": 1, "stored": 0}
+    once = {"received": 1, "stored": 1, "refused": []}
+    assert officer.post("/scans", {"scans": [scan]}).get_json() == once
+    again = {"received": 1, "stored": 0, "refused": []}
+    assert officer.post("/scans", {"scans": [scan]}).get_json() == again
     stored = db.session.scalar(select(ScanEvent).where(ScanEvent.is_offline.is_(True)))
     assert stored.pass_id == issued.id
     assert officer.post("/scans", {"scans": [{"id": 1}]}).status_code == 422
     assert officer.post("/scans", {"nope": 1}).status_code == 400
+
+
+def offline(number: str | None, result: str, scanned_at: str, n: int = 0) -> dict[str, object]:
+    return {"id": f"offline-{n}", "number": number, "result": result, "scanned_at": scanned_at}
+
+
+def test_offline_scans_that_cannot_be_true_are_refused_each_with_its_fields(
+    app: Flask, officer: Api
+) -> None:
+    """A 1970-dated valid scan of a pass nobody issued was stored as it came; now each scan
+    that cannot be true is refused on its own with the field that says why, the others stored."""
+    officer.user.created_at = utcnow() - timedelta(days=1)  # posted here since yesterday
+    db.session.commit()
+    officer.headers["Accept-Language"] = "en"
+    issued = make_pass()
+    now = utcnow()
+    scans = [
+        offline("999999999999", "valid", "1970-01-01T00:00:00+00:00", 0),
+        offline(issued.number, "valid", now.isoformat(), 1),  # the good one
+        offline("999999999999", "valid", now.isoformat(), 2),
+        offline(None, "revoked", now.isoformat(), 3),
+        offline(issued.number, "valid", (now + timedelta(hours=1)).isoformat(), 4),
+        offline(issued.number, "valid", (issued.issued_at - timedelta(hours=1)).isoformat(), 5),
+        offline(issued.number, "magic", now.isoformat(), 6),
+        offline(None, "malformed", now.isoformat(), 7),  # stored: nothing to know of it
+        offline("not a number", "bad_signature", now.isoformat(), 8),  # stored: a forgery seen
+    ]
+    answer = officer.post("/scans", {"scans": scans}).get_json()
+
+    assert (answer["received"], answer["stored"]) == (9, 3)
+    refused = {r["index"]: r for r in answer["refused"]}
+    assert {i: set(r["fields"]) for i, r in refused.items()} == {
+        0: {"scanned_at", "number"},
+        2: {"number"},
+        3: {"number"},
+        4: {"scanned_at"},
+        5: {"scanned_at"},
+        6: {"result"},
+    }
+    assert refused[0]["id"] == "offline-0" and refused[0]["error"] == "invalid"
+    assert refused[0]["fields"]["scanned_at"].startswith("This time is before your account")
+    assert refused[2]["fields"]["number"] == "No pass has this number."
+    assert refused[4]["fields"]["scanned_at"].startswith("This time is in the future")
+    assert refused[5]["fields"]["scanned_at"].startswith("This time is before the pass was")
+    assert all(r["message"] for r in refused.values())
+    kept = db.session.scalars(
+        select(ScanEvent.client_id).where(ScanEvent.is_offline.is_(True)).order_by(ScanEvent.id)
+    ).all()
+    assert kept == ["offline-1", "offline-7", "offline-8"]
 
 
 def test_verify_matches_the_reference_verifier_on_every_vector(app: Flask, officer: Api) -> None:

@@ -1,7 +1,7 @@
 """who set an account's password for it (two-person rule); failed log-ins per account
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-05 17:00:00
 
 An administrator who sets another account's password (creation or reset) knows it: the account
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -268,6 +268,9 @@ class ApplicationBatch(Base):
     source: Mapped[str] = mapped_column(String(10))
     #: The uploaded file's name, as the enterprise named it.
     filename: Mapped[str] = mapped_column(String(200), default="")
+    #: The kept upload it was submitted from: unique, so that one upload makes one batch however
+    #: many times its submit is pressed at once.
+    upload_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     enterprise: Mapped[Enterprise] = relationship()

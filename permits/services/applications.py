@@ -38,7 +38,7 @@ from permits.models import (
     VehicleType,
 )
 from permits.services import notifications, workflows
-from permits.services.conflicts import conflicts, values_of
+from permits.services.conflicts import conflicts, hold, values_of
 from permits.services.errors import (
     Conflict,
     NotAllowed,
@@ -373,10 +373,13 @@ def _validate_and_apply(
 
 
 def taken_by_others(application: Application, *, now: datetime) -> dict[str, str]:
-    """The vehicle's plate or drivers already on another overlapping pass or application."""
+    """The vehicle's plate or drivers already on another overlapping pass or application,
+    held (`conflicts.hold`) until the caller's write commits."""
     with db.session.no_autoflush:  # the application's unsaved changes are not the other's
+        values = values_of(application)
+        hold([values])
         return conflicts(
-            values_of(application),
+            values,
             now=now,
             enterprise_id=application.enterprise_id,
             exclude_application_id=application.id,

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 
 from permits import mail
 from permits.extensions import db
-from permits.models import Application, ApplicationBatch, Decision, Role, User
-from permits.services import reviews
+from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
+from permits.services import conflicts, reviews
 from permits.services.errors import DomainError, NotFound, ValidationFailed
 from permits.workflow import Action
 
@@ -116,7 +116,16 @@ def decide_many(
     (ValidationFailed); any other refusal is reported for its application alone.
     """
     outcomes = []
-    for application_id in check_bulk_ids(ids):
+    ids = check_bulk_ids(ids)
+    if action == Action.APPROVE:
+        # A last approval checks its plate and drivers: all of them held at once, in order,
+        # before the first decision (see `conflicts.hold`).
+        conflicts.hold(
+            conflicts.values_of(visible[i])
+            for i in ids
+            if i in visible and visible[i].kind is Kind.VEHICLE_PASS
+        )
+    for application_id in ids:
         application = visible.get(application_id)
         if application is None:
             outcomes.append(Outcome(application_id, error=NotFound(_l("No such application."))))

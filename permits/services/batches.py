@@ -14,7 +14,7 @@ from permits import audit
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Kind, Role, User
 from permits.services import applications
-from permits.services.conflicts import batch_conflicts
+from permits.services.conflicts import batch_conflicts, hold
 from permits.services.errors import NotAllowed, ValidationFailed
 
 #: The most items one call may carry (the API contract says 500).
@@ -79,7 +79,10 @@ def create_batch(
         applications.clean(Kind.VEHICLE_PASS, data, now=now) if not shapes[i] else None
         for i, data in enumerate(fields)
     ]
-    within = batch_conflicts([c.values if c and not c.problems else None for c in cleaned])
+    valid = [c.values if c and not c.problems else None for c in cleaned]
+    # Every item's plate and drivers at once, before the first item is checked (see `hold`).
+    hold(v for v in valid if v is not None)
+    within = batch_conflicts(valid)
 
     batch: ApplicationBatch | None = None
     results: list[ItemResult] = []

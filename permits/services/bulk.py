@@ -29,14 +29,22 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from permits import audit, regions, spreadsheets
 from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Driver, Kind, Role, User
 from permits.services import applications, notifications, workflows
-from permits.services.conflicts import batch_conflicts, seen_anywhere
-from permits.services.errors import NotAllowed, NotFound, StorageFailed, ValidationFailed
+from permits.services.conflicts import batch_conflicts, hold, seen_anywhere
+from permits.services.errors import (
+    Conflict,
+    NotAllowed,
+    NotFound,
+    StorageFailed,
+    ValidationFailed,
+)
 from permits.services.state import move_new
 from permits.workflow import Action
 
@@ -633,24 +641,23 @@ def submit_good_rows(actor: User, key: str, *, now: datetime) -> tuple[Applicati
     """One submitted application per good row, grouped in one batch (returned with how many);
     the bad rows are left out.
 
-    The file is checked again first: what was good at the preview may not be any more.
+    The upload is claimed first: of several submits of one upload at once, exactly one makes
+    its batch, and the others are told it was submitted already (Conflict). The file is then
+    checked again, its plates and drivers held until the commit (`conflicts.hold`): what was
+    good at the preview may not be any more, and nothing can take it between check and write.
     """
-    checked = preview(actor, key, now=now)
+    _require_enterprise(actor)
+    batch = _claim(actor, key, now=now)
+    filename, rows = load_rows(actor, key)
+    batch.filename = filename
+    hold(application_data(row) for row in rows)
+    check_rows(actor, rows, now=now)
+    checked = Preview(filename=filename, rows=rows)
     good = checked.good
     if not good:
         raise ValidationFailed(
             _l("No row can be submitted."), {"file": _l("Fix the rows and upload the file again.")}
         )
-    assert actor.enterprise_id is not None
-    batch = ApplicationBatch(
-        enterprise_id=actor.enterprise_id,
-        created_by_id=actor.id,
-        source="upload",
-        filename=checked.filename,
-        created_at=now,
-    )
-    db.session.add(batch)
-    db.session.flush()
     prepared = [row.application for row in good if row.application is not None]
     signers = _store_submitted(actor, batch, prepared, now=now)
     audit.record(
@@ -673,6 +680,47 @@ def submit_good_rows(actor: User, key: str, *, now: datetime) -> tuple[Applicati
         )
     forget_upload(key)
     return batch, len(prepared)
+
+
+def _claim(actor: User, key: str, *, now: datetime) -> ApplicationBatch:
+    """The batch of this upload, stored before anything else: the unique upload key lets one
+    transaction have it (another one waits for that one's end, then finds it taken)."""
+    _paths(key)  # a key of the right shape, or NotFound
+    assert actor.enterprise_id is not None
+    session = db.session()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    batch = session.scalar(
+        _CLAIM_POSTGRESQL if postgresql else _CLAIM_SQLITE,
+        {
+            "enterprise_id": actor.enterprise_id,
+            "created_by_id": actor.id,
+            "source": "upload",
+            "filename": "",
+            "upload_key": key,
+            "created_at": now,
+        },
+    )
+    if batch is not None:
+        return batch
+    earlier = session.scalar(select(ApplicationBatch).where(ApplicationBatch.upload_key == key))
+    if earlier is None or earlier.created_by_id != actor.id:
+        raise NotFound(_l("This upload is no longer available; upload the file again."))
+    raise Conflict(
+        _l(
+            "This file was submitted already, as batch #%(batch)d: its applications are in "
+            "your list.",
+            batch=earlier.id,
+        )
+    )
+
+
+# Built once: INSERT … ON CONFLICT (upload_key) DO NOTHING RETURNING the batch.
+_CLAIM_POSTGRESQL, _CLAIM_SQLITE = (
+    dialect_insert(ApplicationBatch)
+    .on_conflict_do_nothing(index_elements=["upload_key"])
+    .returning(ApplicationBatch)
+    for dialect_insert in (postgresql_insert, sqlite_insert)
+)
 
 
 def _store_submitted(

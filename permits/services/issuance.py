@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -186,8 +186,11 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
     audit.record("pass.issue", actor=None, obj=issued, details={"number": number}, now=now)
     if application.renewal_of_id is not None:
         old = db.session.get(Pass, application.renewal_of_id)
-        if old is not None and old.status is PassStatus.ACTIVE:
-            _revoke(old, None, f"superseded by {number}", now=now)
+        if (
+            old is not None
+            and old.status is PassStatus.ACTIVE
+            and _revoke(old, None, f"superseded by {number}", now=now)
+        ):
             old.superseded_by_id = issued.id
     db.session.info.setdefault(ISSUED_HERE, {})[application.id] = issued
     return issued
@@ -215,13 +218,32 @@ def can_revoke(user: User, issued: Pass) -> bool:
     return workflows.signs_a_step(user.department, issued.application)
 
 
-def _revoke(issued: Pass, actor: User | None, reason: str, *, now: datetime) -> None:
-    issued.status = PassStatus.REVOKED
-    issued.revoked_at = now
-    issued.revoked_by_id = actor.id if actor else None
-    issued.revoke_reason = reason
-    issued.revocation_seq = codes.next_value(db.session(), "revocations")
-    db.session.flush()
+def _revoke(issued: Pass, actor: User | None, reason: str, *, now: datetime) -> bool:
+    """Revokes an active pass: audited, the enterprise told, the feed advanced. False when it
+    is no longer active: a conditional UPDATE, so that of several revocations at once exactly
+    one lands (one event, one notice), whatever each had read."""
+    revoked = db.session.execute(
+        update(Pass)
+        .where(Pass.id == issued.id, Pass.status == PassStatus.ACTIVE)
+        .values(
+            status=PassStatus.REVOKED,
+            revoked_at=now,
+            revoked_by_id=actor.id if actor else None,
+            revoke_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if revoked.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.expire(issued)  # it is what the other revocation made it
+        return False
+    # The pass's row first, then the feed counter: the order a mass revocation takes them.
+    db.session.execute(
+        update(Pass)
+        .where(Pass.id == issued.id)
+        .values(revocation_seq=codes.next_value(db.session(), "revocations"))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(issued)
     audit.record("pass.revoke", actor=actor, obj=issued, details={"reason": reason}, now=now)
     notifications.notify(
         [issued.application.created_by],
@@ -230,21 +252,26 @@ def _revoke(issued: Pass, actor: User | None, reason: str, *, now: datetime) -> 
         pass_number=issued.number,
         comment=reason,
     )
+    return True
 
 
-def revoke_pass(actor: User, issued: Pass, reason: str, *, now: datetime) -> Pass:
-    """Withdraws a pass with a reason; the revocation feed carries it to offline checkpoints."""
+def revoke_pass(actor: User, issued: Pass, reason: object, *, now: datetime) -> Pass:
+    """Withdraws a pass with a reason; the revocation feed carries it to offline checkpoints.
+    Revoking a pass revoked already, also by someone at the same moment, is a Conflict."""
     if not can_revoke(actor, issued):
         raise NotAllowed(_l("You may not revoke this pass."))
+    if reason is not None and not isinstance(reason, str):
+        raise DomainError(
+            _l("The reason is text."), {"reason": _l("Give the reason for the revocation as text.")}
+        )
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise ValidationFailed(
             _l("Some fields need your attention."),
             {"reason": _l("Give the reason for the revocation (at most 500 characters).")},
         )
-    if issued.status is PassStatus.REVOKED:
+    if issued.status is PassStatus.REVOKED or not _revoke(issued, actor, reason, now=now):
         raise Conflict(_l("This pass is revoked already."))
-    _revoke(issued, actor, reason, now=now)
     return issued
 
 

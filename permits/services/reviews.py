@@ -208,6 +208,9 @@ def decide(
     elif action is not Action.RETURN:
         values["closed_at"] = now
     round_ = application.round
+    if action is Action.APPROVE and is_last and application.kind is Kind.VEHICLE_PASS:
+        # Before the move: the plate's and drivers' locks come before the application's row.
+        conflicts.hold([conflicts.values_of(application)])
     try:
         # Separation of duties is a condition of the move's UPDATE rather than a read before
         # it: one round trip less. Only a move refused is asked why.

@@ -19,9 +19,8 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from psycopg import OperationalError, pq
-from sqlalchemy import and_, bindparam, case, func, insert, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from permits import scan_log, validators
 from permits.database import read_engine
@@ -615,48 +614,6 @@ def verify(
         }
     )
     return verdict
-
-
-@dataclass(frozen=True)
-class OfflineScan:
-    client_id: str
-    number: str | None
-    result: str
-    scanned_at: datetime
-
-
-def record_offline_scans(user: User, scans: list[OfflineScan], *, now: datetime) -> int:
-    """Stores scans the scanner page decided without the network; a retried upload is stored
-    once (by the client's id). Returns how many were new."""
-    checkpoint_id = user.checkpoint_id
-    known = {r.value for r in Result}
-    stored = 0
-    for scan in scans:
-        if scan.result not in known or scan.scanned_at > now + timedelta(minutes=5):
-            continue
-        pass_id = (
-            db.session.scalar(select(Pass.id).where(Pass.number == scan.number))
-            if scan.number
-            else None
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.execute(
-                    insert(ScanEvent).values(
-                        pass_id=pass_id,
-                        checkpoint_id=checkpoint_id,
-                        user_id=user.id,
-                        scanned_at=scan.scanned_at,
-                        result=scan.result,
-                        method="qr",
-                        is_offline=True,
-                        client_id=scan.client_id[:40],
-                    )
-                )
-            stored += 1
-        except IntegrityError:
-            continue  # uploaded before
-    return stored
 
 
 def recent_scans(

@@ -90,8 +90,14 @@ def current_workflow(kind: Kind) -> Workflow:
             )
             for i, s in enumerate(DEFAULT_CHAINS[kind], start=1)
         ]
-        db.session.add(workflow)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(workflow)
+        except IntegrityError:
+            # Two first submissions at once: the other one made it (its commit let ours go on).
+            workflow = db.session.scalars(
+                select(Workflow).where(Workflow.kind == kind, Workflow.is_current.is_(True))
+            ).one()
     return workflow
 
 

@@ -13,7 +13,7 @@ from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
 from permits.services import bulk
 from permits.services.applications import today
-from permits.services.errors import DomainError, NotFound
+from permits.services.errors import Conflict, DomainError, NotFound
 
 bp = Blueprint("bulk", __name__, url_prefix="/applications/bulk")
 
@@ -130,6 +130,10 @@ def submit(key: str) -> Response:
         batch, count = bulk.submit_good_rows(acting_user(), key, now=utcnow())
     except NotFound:
         abort(404)
+    except Conflict as exc:  # submitted already (pressed twice): its batch is in the list
+        db.session.rollback()
+        flash(str(exc.message), "info")
+        return redirect(url_for("applications.index"))
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")

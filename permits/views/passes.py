@@ -259,7 +259,7 @@ def revoke(number: str) -> Response:
         abort(403)
     if form.validate_on_submit():
         try:
-            issuance.revoke_pass(acting_user(), issued, form.reason.data or "", now=utcnow())
+            issuance.revoke_pass(acting_user(), issued, form.reason.data, now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             for message in exc.fields.values() or [exc.message]:

@@ -900,13 +900,35 @@ SPEC: dict[str, Any] = {
                     "200": _json(
                         {
                             "type": "object",
-                            "required": ["received", "stored"],
+                            "required": ["received", "stored", "refused"],
                             "properties": {
                                 "received": {"type": "integer"},
                                 "stored": {"type": "integer", "description": "New ones"},
+                                "refused": {
+                                    "type": "array",
+                                    "description": "Scans not stored, and why: a result no "
+                                    "scanner gives, a time in the future (beyond 5 minutes of "
+                                    "clock skew) or before the account or the pass existed, or "
+                                    "a pass found offline that the server does not know",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["index", "id", "error", "message", "fields"],
+                                        "properties": {
+                                            "index": {"type": "integer"},
+                                            "id": {"type": "string"},
+                                            "error": {"type": "string"},
+                                            "message": {"type": "string"},
+                                            "fields": {
+                                                "type": "object",
+                                                "additionalProperties": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                },
                             },
                         },
-                        "How many arrived, and how many were new (ids seen before are skipped)",
+                        "How many arrived, how many were new (ids seen before are skipped), "
+                        "and the ones refused",
                     ),
                     **_errors(400, 401, 403, 422, 429),
                 },

@@ -67,7 +67,7 @@ def revoke_pass(number: str) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed("Send a JSON object.", {"reason": "Give the reason."})
-    issuance.revoke_pass(acting_user(), issued, str(body.get("reason") or ""), now=utcnow())
+    issuance.revoke_pass(acting_user(), issued, body.get("reason"), now=utcnow())
     return jsonify(pass_json(issued))
 
 

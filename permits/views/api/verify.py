@@ -15,7 +15,7 @@ from permits.errors import json_error
 from permits.extensions import limiter
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
-from permits.services import organisations, verification
+from permits.services import offline_scans, organisations, verification
 from permits.views.api import bp
 
 INPUTS = ("qr", "code", "plate")
@@ -95,7 +95,7 @@ def upload_scans() -> Response:
     for item in items:
         try:
             scans.append(
-                verification.OfflineScan(
+                offline_scans.OfflineScan(
                     client_id=str(item["id"]),
                     number=str(item["number"]) if item.get("number") else None,
                     result=str(item["result"]),
@@ -108,5 +108,18 @@ def upload_scans() -> Response:
             )
         if scans[-1].scanned_at.tzinfo is None:
             return json_error(422, "scanned_at needs a time zone, e.g. 2026-04-15T08:30:00+08:00.")
-    stored = verification.record_offline_scans(acting_user(), scans, now=utcnow())
-    return jsonify(received=len(scans), stored=stored)
+    outcome = offline_scans.record(acting_user(), scans, now=utcnow())
+    return jsonify(
+        received=len(scans),
+        stored=outcome.stored,
+        refused=[
+            {
+                "index": refused.index,
+                "id": refused.client_id,
+                "error": "invalid",
+                "message": str(offline_scans.NOT_STORED),
+                "fields": refused.problems,
+            }
+            for refused in outcome.refused
+        ],
+    )
