@@ -29,6 +29,7 @@ from permits.forms import (
     ConfirmForm,
     DecisionForm,
     VehiclePassForm,
+    WithdrawForm,
     WorkResumptionForm,
     show_problems,
 )
@@ -270,33 +271,43 @@ def upload(application_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("applications.edit", application_id=application.id) + "#files")
 
 
-@bp.get("/<int:application_id>")
-def show(application_id: int) -> str:
-    """The whole file on one page: fields, files, the timeline, and the decision form if due."""
-    application = load_application(application_id)
+def decision_form_for(application: Application) -> DecisionForm | None:
+    """The empty decision form, when the current user decides the application's step."""
+    if not can_decide(acting_user(), application):
+        return None
+    form = DecisionForm(formdata=None)
+    form.reason_code.choices = reject_reason_choices()
+    return form
+
+
+def render_application(
+    application: Application,
+    *,
+    decision_form: DecisionForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The file's page; a refused decision or withdrawal comes back with what was chosen."""
     me = acting_user()
-    decision_form = None
-    if can_decide(me, application):
-        decision_form = DecisionForm(formdata=None)
-        decision_form.decision.choices = [
-            SelectChoice("approve", _("Approve")),
-            SelectChoice("return", _("Return for changes")),
-            SelectChoice("reject", _("Reject")),
-        ]
-        decision_form.reason_code.choices = reject_reason_choices()
+    can_edit = can_edit_application(me, application)
     return render_template(
         "applications/show.html",
         application=application,
-        decision_form=decision_form,
+        decision_form=decision_form or decision_form_for(application),
+        withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         confirm_form=ConfirmForm(),
-        can_edit=can_edit_application(me, application),
+        can_edit=can_edit,
         can_withdraw=can_withdraw_application(me, application),
-        missing=applications.missing_fields(application)
-        if can_edit_application(me, application)
-        else {},
+        missing=applications.missing_fields(application) if can_edit else {},
         issued=issuance.pass_of(application),
         now=utcnow(),
-    )
+    ), status
+
+
+@bp.get("/<int:application_id>")
+def show(application_id: int) -> tuple[str, int]:
+    """The whole file on one page: fields, files, the timeline, and the decision form if due."""
+    return render_application(load_application(application_id))
 
 
 @bp.post("/<int:application_id>/submit")
@@ -316,18 +327,21 @@ def submit(application_id: int) -> Response:
 
 @bp.post("/<int:application_id>/withdraw")
 @roles_required(Role.ENTERPRISE)
-def withdraw(application_id: int) -> Response:
+def withdraw(application_id: int) -> Response | tuple[str, int]:
+    """Final, so only with the box ticked; without it the page says so beside the box."""
     application = load_application(application_id)
     if not can_withdraw_application(acting_user(), application):
         abort(403)
-    if ConfirmForm().validate_on_submit():
-        try:
-            applications.withdraw(acting_user(), application, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
-            flash(_("The application is withdrawn."), "success")
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return render_application(application, withdraw_form=form, status=422)
+    try:
+        applications.withdraw(acting_user(), application, now=utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        flash(_("The application is withdrawn."), "success")
     return redirect(url_for("applications.show", application_id=application.id))
 
 

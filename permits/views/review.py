@@ -9,14 +9,14 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import BulkDecisionForm, DecisionForm
+from permits.forms import BulkDecisionForm, DecisionForm, show_problems
 from permits.i18n import current_locale_name
 from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices
 from permits.models import ApplicationBatch, CargoCategory, Kind, Role, utcnow
 from permits.permissions import acting_user, can_view_application, roles_required
 from permits.services import batch_review, reviews
 from permits.services.errors import DomainError, ValidationFailed
-from permits.views.applications import load_application
+from permits.views.applications import load_application, render_application
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -75,12 +75,17 @@ def queue() -> str:
 
 @bp.post("/<int:application_id>/decision")
 @roles_required(Role.APPROVER)
-def decide(application_id: int) -> Response:
-    """Approve, return or reject; a late second decision is told who decided first."""
+def decide(application_id: int) -> Response | tuple[str, int]:
+    """Approve, return or reject; a late second decision is told who decided first.
+
+    A refused decision comes back on the file's page with the choice and the comment exactly
+    as sent and the message beside its field: never a reload that shows another choice.
+    """
     application = load_application(application_id)
     form = DecisionForm()
+    form.reason_code.choices = reject_reason_choices()
     if not form.validate_on_submit():
-        abort(400)
+        return render_application(application, decision_form=form, status=400)
     try:
         reviews.decide(
             acting_user(),
@@ -91,12 +96,11 @@ def decide(application_id: int) -> Response:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
-        for message in exc.fields.values():
-            flash(str(message), "error")
-        return redirect(url_for("applications.show", application_id=application_id) + "#decide")
-    except DomainError as exc:
         db.session.rollback()  # nothing of a refused decision may be committed
+        show_problems(form, exc.fields)
+        return render_application(load_application(application_id), decision_form=form, status=422)
+    except DomainError as exc:
+        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("applications.show", application_id=application_id))
     flash(_("Your decision is recorded."), "success")

@@ -1,0 +1,30 @@
+/* Two small helps for forms; without JavaScript every form works and shows the same messages.
+   1. A refused form: the focus goes to the first field in error, scrolled into the middle of
+      the screen, so its message (just above it) is seen without looking for it.
+   2. A part shown only for one choice (data-shown-for="decision=reject": the reject reasons)
+      is hidden while another choice is ticked. */
+(function () {
+  "use strict";
+
+  var invalid = document.querySelector("[aria-invalid='true']");
+  if (invalid) {
+    invalid.focus({ preventScroll: true });
+    invalid.scrollIntoView({ block: "center" });
+  }
+
+  document.querySelectorAll("[data-shown-for]").forEach(function (part) {
+    var form = part.closest("form");
+    var rule = part.getAttribute("data-shown-for").split("=");
+    if (!form || rule.length !== 2) {
+      return;
+    }
+    function update() {
+      var ticked = form.querySelector("input[name='" + rule[0] + "']:checked");
+      part.hidden = !ticked || ticked.value !== rule[1];
+    }
+    form.querySelectorAll("input[name='" + rule[0] + "']").forEach(function (input) {
+      input.addEventListener("change", update);
+    });
+    update();
+  });
+})();

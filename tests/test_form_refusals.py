@@ -1,0 +1,129 @@
+"""A refused form comes back as it was sent, with each message beside its field (issue 15, 3 and 8).
+
+Never a redirect that loses the user's choices: a refused "return" must not come back as
+"approve", and an empty required field is named and marked, not only flashed at the top.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+
+from permits.extensions import db
+from permits.models import Application, Decision, Role
+from permits.workflow import State
+from tests.factories import make_application, make_approver, make_user
+from tests.test_applications_web import browser, post
+
+
+def checked(page: str, name: str) -> list[str]:
+    """The values of the ticked radio buttons or boxes called `name` on the page."""
+    return [
+        re.search(r'value="([^"]*)"', tag).group(1)  # type: ignore[union-attr]
+        for tag in re.findall(r"<input[^>]*>", page)
+        if f'name="{name}"' in tag and re.search(r"\schecked[\s>]", tag)
+    ]
+
+
+def error_of(page: str, field_id: str) -> str | None:
+    """The message shown beside the field, when there is one."""
+    found = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">([^<]*)</p>', page)
+    return found.group(1) if found else None
+
+
+def state_of(application_id: int) -> State:
+    db.session.expire_all()
+    application = db.session.get(Application, application_id)
+    assert application is not None
+    return application.status
+
+
+def decisions_on(application_id: int) -> int:
+    """Decisions recorded, the submission included."""
+    return db.session.query(Decision).filter_by(application_id=application_id).count()
+
+
+def submitted_with_its_approver(app: Flask) -> tuple[int, Any]:
+    application = make_application(make_user(Role.ENTERPRISE), submit=True)
+    approver = make_approver("commerce", "310115")
+    return application.id, browser(app, approver)
+
+
+def test_no_decision_is_ticked_before_the_approver_chooses(app: Flask) -> None:
+    app_id, officer = submitted_with_its_approver(app)
+    page = officer.get(f"/applications/{app_id}").get_data(as_text=True)
+    assert checked(page, "decision") == []
+    assert 'data-shown-for="decision=reject"' in page  # the reasons only for a rejection
+    assert "js/forms.js" in page
+
+
+def test_a_refused_return_keeps_the_choice_and_the_next_try_returns(app: Flask) -> None:
+    app_id, officer = submitted_with_its_approver(app)
+    page_path = f"/applications/{app_id}"
+
+    refused = post(
+        officer, f"/review/{app_id}/decision", {"decision": "return", "comment": "  "}, page_path
+    )
+    assert refused.status_code == 422  # the page itself, not a redirect that forgets the choice
+    page = refused.get_data(as_text=True)
+    assert checked(page, "decision") == ["return"]
+    assert error_of(page, "comment") == "请说明企业需要修改的内容。"
+    assert re.search(r'<textarea[^>]*aria-invalid="true"[^>]*id="comment"', page)
+    assert f'action="/review/{app_id}/decision#decide"' in page
+    assert state_of(app_id) is State.IN_REVIEW and decisions_on(app_id) == 1
+
+    post(
+        officer,
+        f"/review/{app_id}/decision",
+        {"decision": "return", "comment": "请补充行驶证"},
+        page_path,
+    )
+    assert state_of(app_id) is State.RETURNED and decisions_on(app_id) == 2
+
+
+def test_a_decision_sent_without_a_choice_is_refused_beside_the_choice(app: Flask) -> None:
+    app_id, officer = submitted_with_its_approver(app)
+    refused = post(
+        officer, f"/review/{app_id}/decision", {"comment": "资料齐全"}, f"/applications/{app_id}"
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert error_of(page, "decision") == "请选择同意、退回修改或不予批准。"
+    assert "资料齐全</textarea>" in page  # the comment typed is kept
+    assert state_of(app_id) is State.IN_REVIEW and decisions_on(app_id) == 1
+
+
+def test_a_refused_rejection_keeps_its_reason(app: Flask) -> None:
+    app_id, officer = submitted_with_its_approver(app)
+    refused = post(
+        officer,
+        f"/review/{app_id}/decision",
+        {"decision": "reject", "reason_code": "not_key_supply", "comment": ""},
+        f"/applications/{app_id}",
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert checked(page, "decision") == ["reject"]
+    assert re.search(r'<option selected value="not_key_supply">', page)
+    assert error_of(page, "comment") is not None
+    assert state_of(app_id) is State.IN_REVIEW
+
+
+def test_a_withdrawal_needs_the_box_ticked_and_then_withdraws(app: Flask) -> None:
+    applicant = make_user(Role.ENTERPRISE)
+    app_id = make_application(applicant, submit=True).id
+    enterprise = browser(app, applicant)
+    page_path = f"/applications/{app_id}"
+    page = enterprise.get(page_path).get_data(as_text=True)
+    assert 'name="confirm"' in page and checked(page, "confirm") == []
+
+    refused = post(enterprise, f"{page_path}/withdraw", {}, page_path)
+    assert refused.status_code == 422
+    assert error_of(refused.get_data(as_text=True), "confirm") == "请勾选此项以确认撤回。"
+    assert state_of(app_id) is State.IN_REVIEW
+
+    done = post(enterprise, f"{page_path}/withdraw", {"confirm": "y"}, page_path)
+    assert done.status_code == 302
+    assert state_of(app_id) is State.WITHDRAWN
