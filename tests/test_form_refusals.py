@@ -12,9 +12,9 @@ from typing import Any
 from flask import Flask
 
 from permits.extensions import db
-from permits.models import Application, Decision, Role
+from permits.models import Application, Decision, Pass, PassStatus, Role
 from permits.workflow import State
-from tests.factories import make_application, make_approver, make_user
+from tests.factories import make_application, make_approver, make_pass, make_user
 from tests.test_applications_web import browser, post
 
 
@@ -127,3 +127,47 @@ def test_a_withdrawal_needs_the_box_ticked_and_then_withdraws(app: Flask) -> Non
     done = post(enterprise, f"{page_path}/withdraw", {"confirm": "y"}, page_path)
     assert done.status_code == 302
     assert state_of(app_id) is State.WITHDRAWN
+
+
+def test_a_refused_bulk_return_shows_the_queue_again_with_the_rows_still_ticked(
+    app: Flask,
+) -> None:
+    applicant = make_user(Role.ENTERPRISE)
+    ids = [
+        make_application(applicant, submit=True, plate=plate).id
+        for plate in ("沪B10001", "沪B10002", "沪B10003")
+    ]
+    officer = browser(app, make_approver("commerce", "310115"))
+    back = "/review/?kind=vehicle_pass"
+    refused = post(
+        officer,
+        "/review/decisions",
+        {"ids": [str(ids[0]), str(ids[2])], "decision": "return", "comment": "", "next": back},
+        back,
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert checked(page, "ids") == [str(ids[0]), str(ids[2])]
+    assert checked(page, "decision") == ["return"]
+    assert error_of(page, "comment") == "请说明企业需要修改的内容。"
+    assert 'value="/review/?kind=vehicle_pass"' in page  # it still goes back to the same page
+    assert all(state_of(i) is State.IN_REVIEW and decisions_on(i) == 1 for i in ids)
+
+    nothing = post(officer, "/review/decisions", {"decision": "approve", "next": back}, back)
+    assert nothing.status_code == 422
+    assert error_of(nothing.get_data(as_text=True), "ids") is not None
+
+
+def test_a_refused_revocation_keeps_the_reason_typed_beside_its_message(app: Flask) -> None:
+    issued = make_pass()
+    number = issued.number
+    officer = browser(app, make_approver("commerce", "310115"))
+    too_long = "车辆信息不符" * 90  # 540 characters; at most 500
+    refused = post(officer, f"/passes/{number}/revoke", {"reason": too_long}, f"/passes/{number}")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert error_of(page, "reason") is not None
+    assert f"{too_long}</textarea>" in page
+    assert f'action="/passes/{number}/revoke#revoke"' in page
+    db.session.expire_all()
+    assert db.session.get(Pass, issued.id).status is PassStatus.ACTIVE  # type: ignore[union-attr]
