@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import gettext
@@ -150,10 +150,12 @@ def show_problems(form: FlaskForm, problems: Mapping[str, Any]) -> dict[str, str
     return unplaced
 
 
-def field_errors(form: Any, item_label: Any = None) -> list[tuple[str, str, str]]:
+def field_errors(
+    form: Any, item_label: Callable[[int], str] | None = None
+) -> list[tuple[str, str, str]]:
     """(id, label, message) of every field with an error, in page order, for the summary.
 
-    A row of a list (a driver, a step) is named by `item_label` ("Driver %(n)d") and its number.
+    A row of a list (a driver, a step) is named by `item_label(n)` ("Driver 2"), else "2.".
     """
     found: list[tuple[str, str, str]] = []
     for field in form:
@@ -165,7 +167,7 @@ def field_errors(form: Any, item_label: Any = None) -> list[tuple[str, str, str]
             for message in (e for e in field.errors if isinstance(e, str)):
                 found.append((field.id, gettext(str(field.label.text)), message))
             for n, entry in enumerate(field.entries, start=1):
-                prefix = str(item_label % {"n": n}) + " · " if item_label else f"{n}. "
+                prefix = f"{item_label(n)} · " if item_label else f"{n}. "
                 for sub_id, label, message in field_errors(entry.form):
                     found.append((sub_id, prefix + label, message))
             continue

@@ -6,6 +6,7 @@ Never a redirect that loses the user's choices: a refused "return" must not come
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -14,8 +15,16 @@ from flask import Flask
 from permits.extensions import db
 from permits.models import Application, Decision, Pass, PassStatus, Role
 from permits.workflow import State
-from tests.factories import make_application, make_approver, make_pass, make_user
-from tests.test_applications_web import browser, post
+from tests.conftest import csrf_token
+from tests.factories import (
+    make_application,
+    make_approver,
+    make_enterprise,
+    make_pass,
+    make_user,
+    work_fields,
+)
+from tests.test_applications_web import browser, latest_application, post, vehicle_form
 
 
 def checked(page: str, name: str) -> list[str]:
@@ -171,3 +180,92 @@ def test_a_refused_revocation_keeps_the_reason_typed_beside_its_message(app: Fla
     assert f'action="/passes/{number}/revoke#revoke"' in page
     db.session.expire_all()
     assert db.session.get(Pass, issued.id).status is PassStatus.ACTIVE  # type: ignore[union-attr]
+
+
+# --- the application form, its files, and uploads too large (issue 15, item 8) ---------------
+
+
+def test_save_and_submit_with_an_empty_required_field_names_and_marks_it(app: Flask) -> None:
+    enterprise = browser(app, make_user(Role.ENTERPRISE))
+    new_page = "/applications/new/vehicle_pass"
+    response = post(
+        enterprise,
+        new_page,
+        {**vehicle_form(plate="沪A12345", destination=""), "submit": "1"},
+        new_page,
+    )
+    assert response.status_code == 200  # the draft is kept, shown with what is missing
+    page = response.get_data(as_text=True)
+    assert error_of(page, "destination") == "此项为必填项。"
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*id="destination"', page)
+    summary = page[page.index("error-summary") : page.index("</div>", page.index("error-summary"))]
+    assert '<a href="#destination">目的地（区县代码）</a>' in summary
+    assert 'value="沪A12345"' in page  # what was typed is kept
+    draft = latest_application()
+    assert draft.status is State.DRAFT and draft.plate == "沪A12345"
+    assert f'action="/applications/{draft.id}/edit"' in page  # saving again edits this draft
+
+
+def test_a_missing_prevention_plan_is_said_beside_the_file_field(app: Flask) -> None:
+    applicant = make_user(Role.ENTERPRISE, enterprise=make_enterprise(district="310104"))
+    enterprise = browser(app, applicant)
+    new_page = "/applications/new/work_resumption"
+    fields = {k: str(v) for k, v in work_fields(district="310104").items()}
+    response = post(enterprise, new_page, {**fields, "submit": "1"}, new_page)
+    page = response.get_data(as_text=True)
+    assert error_of(page, "file") is not None
+    assert '<a href="#file">' in page
+
+
+def test_a_file_of_the_wrong_type_is_refused_beside_the_file_field(app: Flask) -> None:
+    applicant = make_user(Role.ENTERPRISE)
+    draft = make_application(applicant, "work_resumption")
+    enterprise = browser(app, applicant)
+    edit_page = f"/applications/{draft.id}/edit"
+    refused = enterprise.post(
+        f"/applications/{draft.id}/attachments",
+        data={
+            "csrf_token": csrf_token(enterprise, edit_page),
+            "purpose": "other",
+            "file": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "setup.exe"),
+        },
+    )
+    assert refused.status_code == 422  # the page itself, not a jump to #files with a flash
+    page = refused.get_data(as_text=True)
+    message = error_of(page, "file") or ""
+    assert "仅支持 PDF、JPEG 和 PNG 格式的文件" in message and "setup.exe" in message
+    assert re.search(r'<option selected value="other">', page)  # the purpose chosen is kept
+    assert f'action="/applications/{draft.id}/attachments#files"' in page
+    assert len(latest_application().attachments) == 1  # only the plan the factory added
+
+
+def test_the_413_page_says_the_limit_and_goes_back_to_the_application(app: Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # small: a larger body spools to a file
+    applicant = make_user(Role.ENTERPRISE)
+    draft = make_application(applicant, "work_resumption")
+    enterprise = browser(app, applicant)
+    response = enterprise.post(
+        f"/applications/{draft.id}/attachments",
+        data={
+            "csrf_token": csrf_token(enterprise, f"/applications/{draft.id}/edit"),
+            "purpose": "prevention_plan",
+            "file": (io.BytesIO(b"%PDF-" + b"0" * 300_000), "big.pdf"),
+        },
+        headers={"Referer": "https://evil.example.com/"},
+    )
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "每次最多 0.25 MB" in page
+    assert f'href="/applications/{draft.id}/edit#files"' in page
+    assert "evil.example.com" not in page
+
+
+def test_the_413_page_of_a_form_at_its_own_address_goes_back_to_that_page(app: Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    enterprise = browser(app, make_user(Role.ENTERPRISE))
+    new_page = "/applications/new/work_resumption"
+    response = post(enterprise, new_page, {"site_address": "x" * 60_000}, new_page)
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "每次最多 0.048 MB" in page
+    assert f'href="{new_page}"' in page

@@ -1,10 +1,17 @@
-/* Two small helps for forms; without JavaScript every form works and shows the same messages.
+/* Small helps for forms; without JavaScript every form works and shows the same messages.
    1. A refused form: the focus goes to the first field in error, scrolled into the middle of
       the screen, so its message (just above it) is seen without looking for it.
    2. A part shown only for one choice (data-shown-for="decision=reject": the reject reasons)
-      is hidden while another choice is ticked. */
+      is hidden while another choice is ticked.
+   3. A refused new draft: the address bar shows its edit page, so a reload posts nothing. */
 (function () {
   "use strict";
+
+  // A page shown in answer to a form sent to another address (a new draft's edit page).
+  var canonical = document.querySelector("link[rel='canonical'][data-replace-url]");
+  if (canonical && window.history.replaceState) {
+    window.history.replaceState(null, "", canonical.getAttribute("href") + window.location.hash);
+  }
 
   var invalid = document.querySelector("[aria-invalid='true']");
   if (invalid) {
