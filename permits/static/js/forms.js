@@ -15,8 +15,11 @@
 
   var invalid = document.querySelector("[aria-invalid='true']");
   if (invalid) {
-    invalid.focus({ preventScroll: true });
-    invalid.scrollIntoView({ block: "center" });
+    // After "load": the browser's own move to the address's #fragment would take the focus away.
+    window.addEventListener("load", function () {
+      invalid.focus({ preventScroll: true });
+      invalid.scrollIntoView({ block: "center" });
+    });
   }
 
   document.querySelectorAll("[data-shown-for]").forEach(function (part) {
