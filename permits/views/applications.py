@@ -142,7 +142,6 @@ def _render_form(
     """The form page; a missing prevention plan is said beside the file field, not only on top."""
     unplaced = dict(unplaced or {})
     attachment_form = attachment_form or _attachment_form()
-    unplaced.pop("drivers", None)  # the drivers' fieldset shows it
     plan_missing = unplaced.pop("prevention_plan", None)
     if plan_missing and not attachment_form.file.errors:
         attachment_form.file.errors = [plan_missing]
