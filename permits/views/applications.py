@@ -141,7 +141,7 @@ def _render_form(
 ) -> tuple[str, int]:
     """The form page; a missing prevention plan is said beside the file field, not only on top."""
     unplaced = dict(unplaced or {})
-    attachment_form = attachment_form or _attachment_form()
+    attachment_form = attachment_form if attachment_form is not None else _attachment_form()
     plan_missing = unplaced.pop("prevention_plan", None)
     if plan_missing and not attachment_form.file.errors:
         attachment_form.file.errors = [plan_missing]
@@ -322,8 +322,10 @@ def render_application(
     return render_template(
         "applications/show.html",
         application=application,
-        decision_form=decision_form or decision_form_for(application),
-        withdraw_form=withdraw_form or WithdrawForm(formdata=None),
+        decision_form=decision_form
+        if decision_form is not None
+        else decision_form_for(application),
+        withdraw_form=withdraw_form if withdraw_form is not None else WithdrawForm(formdata=None),
         confirm_form=ConfirmForm(),
         can_edit=can_edit,
         can_withdraw=can_withdraw_application(me, application),

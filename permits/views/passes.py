@@ -221,7 +221,7 @@ def _render(
         can_revoke=me is not None and issuance.can_revoke(me, issued),
         can_renew=me is not None and issuance.can_renew(me, issued, now),
         can_share=me is not None and issued.enterprise_id == me.enterprise_id,
-        revoke_form=revoke_form or RevokeForm(formdata=None),
+        revoke_form=revoke_form if revoke_form is not None else RevokeForm(formdata=None),
         confirm_form=ConfirmForm(),
         link=link,
         mask=mask_id_number,

@@ -180,3 +180,43 @@ def test_a_withdrawal_asks_for_confirmation_first(
     assert badge(page) == setting.t("已撤回", "Withdrawn")
     assert application_id_of(page) == application_id
     assert read(lambda: fresh(application_id).status.value) == "withdrawn"
+
+
+@SETTINGS
+def test_a_refused_bulk_return_keeps_the_ticked_rows_and_the_choice(
+    browser: Any, live_server: str, setting: Setting
+) -> None:
+    applicant = make_user(Role.ENTERPRISE)
+    ids = [
+        make_application(applicant, submit=True, plate=plate).id
+        for plate in ("沪B20001", "沪B20002", "沪B20003")
+    ]
+    officer = make_approver("commerce", "310115")
+    page = setting_page(browser, setting)
+    log_in(page, live_server, officer.email, setting)
+    page.goto(f"{live_server}/review/")
+    page.locator(f"#pick-{ids[0]}").check()
+    page.locator(f"#pick-{ids[2]}").check()
+    page.get_by_label(setting.t("退回修改", "Return for changes")).check()
+    record = setting.t(
+        "提交已勾选申请的审批决定", "Record the decision for the ticked applications"
+    )
+    page.get_by_role("button", name=record).click()
+
+    error = page.locator("#comment-error")
+    expect(error).to_be_in_viewport()
+    expect(page.locator(f"#pick-{ids[0]}")).to_be_checked()
+    expect(page.locator(f"#pick-{ids[1]}")).not_to_be_checked()
+    expect(page.locator(f"#pick-{ids[2]}")).to_be_checked()
+    expect(page.get_by_label(setting.t("退回修改", "Return for changes"))).to_be_checked()
+    check_accessibility(page, "refused bulk decision")
+    assert read(lambda: [fresh(i).status.value for i in ids]) == ["in_review"] * 3
+
+    page.locator("#comment").fill(setting.t("请补充行驶证", "Please add the vehicle licence"))
+    page.get_by_role("button", name=record).click()
+    expect(page.locator(".flash-success")).to_be_visible()
+    assert read(lambda: [fresh(i).status.value for i in ids]) == [
+        "returned",
+        "in_review",
+        "returned",
+    ]
