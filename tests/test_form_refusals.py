@@ -269,3 +269,18 @@ def test_the_413_page_of_a_form_at_its_own_address_goes_back_to_that_page(app: F
     page = response.get_data(as_text=True)
     assert "每次最多 0.048 MB" in page
     assert f'href="{new_page}"' in page
+
+
+def test_submitting_an_incomplete_draft_shows_its_form_with_the_missing_fields_marked(
+    app: Flask,
+) -> None:
+    applicant = make_user(Role.ENTERPRISE)
+    draft = make_application(applicant, plate="沪A54321", destination="")
+    enterprise = browser(app, applicant)
+    page_path = f"/applications/{draft.id}"
+    refused = post(enterprise, f"{page_path}/submit", {}, page_path)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert error_of(page, "destination") == "此项为必填项。"
+    assert 'value="沪A54321"' in page
+    assert state_of(draft.id) is State.DRAFT

@@ -51,7 +51,7 @@ from permits.permissions import (
     roles_required,
 )
 from permits.services import applications, issuance, notifications
-from permits.services.errors import DomainError
+from permits.services.errors import DomainError, ValidationFailed
 from permits.workflow import State
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -343,11 +343,20 @@ def show(application_id: int) -> tuple[str, int]:
 
 @bp.post("/<int:application_id>/submit")
 @roles_required(Role.ENTERPRISE)
-def submit(application_id: int) -> Response:
+def submit(application_id: int) -> Response | tuple[str, int]:
     application = load_application(application_id)
     if ConfirmForm().validate_on_submit():
         try:
             applications.submit(acting_user(), application, now=utcnow())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            # The form as stored, with what is missing marked at each field.
+            application = load_application(application_id)
+            form = make_form(application.kind, application, posted=False)
+            flash(str(exc.message), "error")
+            return _render_form(
+                application.kind, form, application, exc.status, show_problems(form, exc.fields)
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
