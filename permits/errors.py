@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -91,20 +92,36 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
         return response
     if status == 413:
         return too_large_page(), status
+    if isinstance(exc, CSRFError):
+        return render_template(
+            "errors/error.html",
+            status=status,
+            message=_("The form had expired. Please submit it again."),
+            hint=_("Open the page again, then send the form once more."),
+            back=way_back(),
+        ), status
     template = f"errors/{status}.html" if status in (403, 404, 429) else "errors/error.html"
     return render_template(template, status=status, message=_message(status)), status
 
 
-#: Where the user goes back to after an upload too large, for a form whose address has no page.
-UPLOAD_PAGES = {"applications.upload": ("applications.edit", "#files")}
+#: The page (and its part) of each form whose own address has no page, for the way back after
+#: a refusal of the whole request (too large, expired).
+FORM_PAGES = {
+    "applications.upload": ("applications.edit", "#files"),
+    "applications.submit": ("applications.show", ""),
+    "applications.withdraw": ("applications.show", "#withdraw"),
+    "review.decide": ("applications.show", "#decide"),
+    "review.decide_many": ("review.queue", ""),
+    "passes.revoke": ("passes.show", "#revoke"),
+}
 
 
 def way_back() -> str | None:
     """The page the refused request was sent from, worked out from the request's own route
     (never from the Referer, so never another site): the page at the same address, or the one
-    named in UPLOAD_PAGES."""
-    if request.endpoint in UPLOAD_PAGES:
-        page, anchor = UPLOAD_PAGES[request.endpoint]
+    named in FORM_PAGES."""
+    if request.endpoint in FORM_PAGES:
+        page, anchor = FORM_PAGES[request.endpoint]
         return url_for(page, **(request.view_args or {})) + anchor
     try:
         endpoint, values = current_app.url_map.bind("").match(request.path, method="GET")

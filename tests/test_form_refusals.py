@@ -284,3 +284,17 @@ def test_submitting_an_incomplete_draft_shows_its_form_with_the_missing_fields_m
     assert error_of(page, "destination") == "此项为必填项。"
     assert 'value="沪A54321"' in page
     assert state_of(draft.id) is State.DRAFT
+
+
+def test_a_decision_sent_with_an_expired_form_says_so_and_leads_back_to_the_decision(
+    app: Flask,
+) -> None:
+    app_id, officer = submitted_with_its_approver(app)
+    refused = officer.post(
+        f"/review/{app_id}/decision", data={"decision": "approve", "csrf_token": "expired"}
+    )
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "表单已过期，请重新提交。" in page
+    assert f'href="/applications/{app_id}#decide"' in page
+    assert state_of(app_id) is State.IN_REVIEW and decisions_on(app_id) == 1
