@@ -6,9 +6,10 @@ import logging
 import math
 import time
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -128,8 +129,62 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
             if exc.get_response().headers.get(name):
                 response.headers[name] = exc.get_response().headers[name]
         return response
+    if status == 413:
+        return too_large_page(), status
+    if isinstance(exc, CSRFError):
+        return render_template(
+            "errors/error.html",
+            status=status,
+            message=_("The form had expired. Please submit it again."),
+            hint=_("Open the page again, then send the form once more."),
+            back=way_back(),
+        ), status
     template = f"errors/{status}.html" if status in (403, 404, 429) else "errors/error.html"
     return render_template(template, status=status, message=_message(status)), status
+
+
+#: The page (and its part) of each form whose own address has no page, for the way back after
+#: a refusal of the whole request (too large, expired).
+FORM_PAGES = {
+    "applications.upload": ("applications.edit", "#files"),
+    "applications.submit": ("applications.show", ""),
+    "applications.withdraw": ("applications.show", "#withdraw"),
+    "review.decide": ("applications.show", "#decide"),
+    "review.decide_many": ("review.queue", ""),
+    "passes.revoke": ("passes.show", "#revoke"),
+}
+
+
+def way_back() -> str | None:
+    """The page the refused request was sent from, worked out from the request's own route
+    (never from the Referer, so never another site): the page at the same address, or the one
+    named in FORM_PAGES."""
+    if request.endpoint in FORM_PAGES:
+        page, anchor = FORM_PAGES[request.endpoint]
+        return url_for(page, **(request.view_args or {})) + anchor
+    try:
+        endpoint, values = current_app.url_map.bind("").match(request.path, method="GET")
+    except HTTPException:
+        return None
+    return None if endpoint == "static" else url_for(endpoint, **values)
+
+
+def too_large_page() -> str:
+    """413: how much may be sent (from MAX_CONTENT_LENGTH, in MB) and a way back to the form."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit:
+        megabytes = limit / (1024 * 1024)
+        shown = f"{megabytes:.0f}" if megabytes >= 10 else f"{megabytes:.2g}"
+        message = _("The upload is too large: at most %(mb)s MB can be sent at once.", mb=shown)
+    else:
+        message = _message(413)
+    return render_template(
+        "errors/error.html",
+        status=413,
+        message=message,
+        hint=_("Make the file smaller (for example scan at a lower resolution) and try again."),
+        back=way_back(),
+    )
 
 
 def handle_domain_error(exc: DomainError) -> Response | tuple[str, int]:

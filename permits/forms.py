@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -19,6 +20,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -148,6 +150,32 @@ def show_problems(form: FlaskForm, problems: Mapping[str, Any]) -> dict[str, str
     return unplaced
 
 
+def field_errors(
+    form: Any, item_label: Callable[[int], str] | None = None
+) -> list[tuple[str, str, str]]:
+    """(id, label, message) of every field with an error, in page order, for the summary.
+
+    A row of a list (a driver, a step) is named by `item_label(n)` ("Driver 2"), else "2.".
+    """
+    found: list[tuple[str, str, str]] = []
+    for field in form:
+        if field.type == "CSRFTokenField":
+            continue
+        if hasattr(field, "entries"):
+            # A message about the list as a whole ("at least one driver"); its label is the
+            # field name WTForms made up, translated like the page's own heading.
+            for message in (e for e in field.errors if isinstance(e, str)):
+                found.append((field.id, gettext(str(field.label.text)), message))
+            for n, entry in enumerate(field.entries, start=1):
+                prefix = f"{item_label(n)} · " if item_label else f"{n}. "
+                for sub_id, label, message in field_errors(entry.form):
+                    found.append((sub_id, prefix + label, message))
+            continue
+        for message in field.errors if isinstance(field.errors, list | tuple) else []:
+            found.append((field.id, str(field.label.text), str(message)))
+    return found
+
+
 # --- applications ------------------------------------------------------------------------
 # The services validate; these forms render labelled fields and carry the CSRF token.
 
@@ -229,13 +257,31 @@ class AttachmentForm(FlaskForm):
     file = FileField(_l("File (PDF, JPEG or PNG)"))
 
 
+#: The decisions an approver chooses between; none is ticked until they choose.
+DECISION_CHOICES = [
+    SelectChoice("approve", _l("Approve")),
+    SelectChoice("return", _l("Return for changes")),
+    SelectChoice("reject", _l("Reject")),
+]
+
+
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=[], validate_choice=False)
+    # The service says what a missing or unknown decision is (the API's answer too).
+    decision = RadioField(_l("Decision"), choices=DECISION_CHOICES, validate_choice=False)
     reason_code = SelectField(_l("Reason for a rejection"), choices=[], validate_choice=False)
     comment = TextAreaField(
         _l("Comment"),
         description=_l("Required to return or reject; the enterprise sees it."),
         render_kw={"rows": 4},
+    )
+
+
+class WithdrawForm(FlaskForm):
+    """Withdrawing is final, so it needs a tick as well as the button (works without JS)."""
+
+    confirm = BooleanField(
+        _l("I understand that a withdrawn application cannot be submitted again."),
+        validators=[DataRequired(message=_l("Tick the box to confirm the withdrawal."))],
     )
 
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from permits import labels, regions
+from permits.forms import field_errors
 from permits.i18n import current_locale_name, html_lang
 from permits.models import CITY_SCOPE, Department, Role
 from permits.permissions import can_revoke_token
@@ -89,6 +90,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(_name(labels.PURPOSE_NAMES), "purpose_name")
     app.add_template_filter(_name(labels.RESULT_NAMES), "result_name")
     app.add_template_filter(_name(REJECT_REASONS), "reject_reason_name")
+    # A global, not a context variable: the macros of _macros.html are imported without context.
+    app.add_template_global(field_errors, "field_errors")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

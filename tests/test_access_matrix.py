@@ -588,6 +588,7 @@ BODIES: dict[str, Body] = {
     "POST applications.new": _vehicle_form,
     "POST applications.edit": _form(**{k: str(v) for k, v in work_fields().items()}),
     "POST applications.upload": _plan(),
+    "POST applications.withdraw": _form(confirm="y"),
     "POST review.decide": _form(decision="approve"),
     "POST review.decide_many": lambda world, caller: _form(
         ids=str(world.submitted.id), decision="approve"

@@ -154,8 +154,8 @@ def test_work_resumption_through_the_forms(app: Flask) -> None:
         {**fields, "submit": "1"},
         "/applications/new/work_resumption",
     )
-    # Without the plan it stays a draft and says what is missing.
-    assert response.status_code == 302
+    # Without the plan it stays a draft and says what is missing, beside the file field.
+    assert response.status_code == 200 and 'id="file-error"' in response.get_data(as_text=True)
     application = latest_application()
     assert application.status is State.DRAFT and application.closed_loop is True
     app_id = application.id
@@ -169,7 +169,7 @@ def test_work_resumption_through_the_forms(app: Flask) -> None:
             "file": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "plan.pdf"),
         },
     )
-    assert refused.status_code == 302
+    assert refused.status_code == 422
     assert latest_application().attachments == []
     accepted = enterprise.post(
         f"/applications/{app_id}/attachments",

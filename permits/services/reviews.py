@@ -161,7 +161,7 @@ def decide(
     if action not in DECISIONS:
         raise ValidationFailed(
             _l("Some fields need your attention."),
-            {"decision": _l("The decision is approve, return or reject.")},
+            {"decision": _l("Choose approve, return or reject.")},
         )
     comment = (comment or "").strip()
     problems: dict[str, str] = {}

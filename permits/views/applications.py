@@ -29,6 +29,7 @@ from permits.forms import (
     ConfirmForm,
     DecisionForm,
     VehiclePassForm,
+    WithdrawForm,
     WorkResumptionForm,
     show_problems,
 )
@@ -50,7 +51,7 @@ from permits.permissions import (
     roles_required,
 )
 from permits.services import applications, issuance, notifications
-from permits.services.errors import DomainError
+from permits.services.errors import DomainError, ValidationFailed
 from permits.workflow import State
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -81,13 +82,20 @@ def district_choices() -> list[SelectChoice]:
     ]
 
 
-def make_form(kind: Kind, application: Application | None = None) -> Any:
-    """The kind's form, filled from the request, or else from the application."""
+def make_form(
+    kind: Kind, application: Application | None = None, *, posted: bool | None = None
+) -> Any:
+    """The kind's form, filled from the request if it was posted, or else from the application.
+
+    `posted=False` shows the application as stored, e.g. after a refused upload of a file.
+    """
     form: Any
+    if posted is None:
+        posted = request.method == "POST"
     if kind is Kind.WORK_RESUMPTION:
-        form = WorkResumptionForm(formdata=request.form if request.method == "POST" else None)
+        form = WorkResumptionForm(formdata=request.form if posted else None)
         form.district.choices = district_choices()
-        if application is not None and request.method != "POST":
+        if application is not None and not posted:
             form.site_address.data = application.site_address
             form.district.data = application.district
             form.resume_date.data = application.valid_from and application.valid_from.isoformat()
@@ -96,17 +104,17 @@ def make_form(kind: Kind, application: Application | None = None) -> Any:
             form.closed_loop.data = bool(application.closed_loop)
             form.contact_name.data = application.contact_name
             form.contact_phone.data = application.contact_phone
-        elif application is None and request.method != "POST":
+        elif application is None and not posted:
             enterprise = acting_user().enterprise
             assert enterprise is not None
             form.district.data = enterprise.district
             form.contact_name.data = enterprise.contact_name
             form.contact_phone.data = enterprise.contact_phone
     else:
-        form = VehiclePassForm(formdata=request.form if request.method == "POST" else None)
+        form = VehiclePassForm(formdata=request.form if posted else None)
         form.vehicle_type.choices = _choices(VEHICLE_TYPE_NAMES)
         form.cargo_category.choices = _choices(CARGO_NAMES)
-        if application is not None and request.method != "POST":
+        if application is not None and not posted:
             form.plate.data = application.plate
             form.vehicle_type.data = application.vehicle_type and application.vehicle_type.value
             form.cargo_category.data = (
@@ -134,24 +142,33 @@ def _render_form(
     application: Application | None,
     status: int,
     unplaced: dict[str, str] | None = None,
+    attachment_form: AttachmentForm | None = None,
 ) -> tuple[str, int]:
+    """The form page; a missing prevention plan is said beside the file field, not only on top."""
+    unplaced = dict(unplaced or {})
+    attachment_form = attachment_form if attachment_form is not None else _attachment_form()
+    plan_missing = unplaced.pop("prevention_plan", None)
+    if plan_missing and not attachment_form.file.errors:
+        attachment_form.file.errors = [plan_missing]
     return render_template(
         "applications/form.html",
         kind=kind,
         form=form,
         application=application,
-        attachment_form=_attachment_form(),
-        unplaced=unplaced or {},
+        attachment_form=attachment_form,
+        unplaced=unplaced,
         county_choices=regions.county_choices(
             current_app.config["CITY_CODE"], current_locale_name()
         ),
     ), status
 
 
-def _attachment_form() -> AttachmentForm:
-    form = AttachmentForm(formdata=None)
+def _attachment_form(formdata: Any = None) -> AttachmentForm:
+    """The upload form, empty with "prevention plan" chosen, or as sent (`formdata`)."""
+    form = AttachmentForm(formdata=formdata)
     form.purpose.choices = _choices(PURPOSE_NAMES)
-    form.purpose.data = "prevention_plan"
+    if formdata is None:
+        form.purpose.data = "prevention_plan"
     return form
 
 
@@ -199,14 +216,13 @@ def new(kind: str) -> Response | tuple[str, int]:
             try:
                 applications.submit(acting_user(), application, now=utcnow())
             except DomainError as exc:
+                # The draft is kept (status 200 commits it); each problem stands by its field.
                 flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
-                for message in exc.fields.values():
-                    flash(str(message), "warning")
-            else:
-                flash(_("Submitted. You will be told of every decision."), "success")
-                return redirect(url_for("applications.show", application_id=application.id))
-        else:
-            flash(_("Draft saved. Add what is missing, then submit it."), "success")
+                unplaced = show_problems(form, exc.fields)
+                return _render_form(the_kind, form, application, 200, unplaced)
+            flash(_("Submitted. You will be told of every decision."), "success")
+            return redirect(url_for("applications.show", application_id=application.id))
+        flash(_("Draft saved. Add what is missing, then submit it."), "success")
         return redirect(url_for("applications.edit", application_id=application.id))
     return _render_form(the_kind, form, None, 422 if request.method == "POST" else 200)
 
@@ -255,64 +271,99 @@ def upload(application_id: int) -> Response | tuple[str, int]:
     application = load_application(application_id)
     if not can_edit_application(acting_user(), application):
         abort(403)
-    form = AttachmentForm()
-    form.purpose.choices = _choices(PURPOSE_NAMES)
-    if form.validate_on_submit():
-        upload = request.files.get("file")
-        try:
-            applications.add_attachment(
-                acting_user(),
-                application,
-                purpose=form.purpose.data or "",
-                filename=upload.filename or "" if upload else "",
-                content=upload.read() if upload else b"",
-                now=utcnow(),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            for message in exc.fields.values():
-                flash(str(message), "error")
-            return redirect(url_for("applications.edit", application_id=application.id) + "#files")
-        flash(_("File added."), "success")
+    form = _attachment_form(request.form)
+    if not form.validate_on_submit():
+        return _upload_refused(application, form, 400)
+    upload = request.files.get("file")
+    filename = upload.filename or "" if upload else ""
+    try:
+        applications.add_attachment(
+            acting_user(),
+            application,
+            purpose=form.purpose.data or "",
+            filename=filename,
+            content=upload.read() if upload else b"",
+            now=utcnow(),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        if show_problems(form, exc.fields) or not exc.fields:
+            flash(str(exc.message), "error")
+        if form.file.errors and filename:
+            form.file.errors.append(_("“%(name)s” was not added.", name=filename))
+        return _upload_refused(load_application(application_id), form, exc.status)
+    flash(_("File added."), "success")
     return redirect(url_for("applications.edit", application_id=application.id) + "#files")
 
 
-@bp.get("/<int:application_id>")
-def show(application_id: int) -> str:
-    """The whole file on one page: fields, files, the timeline, and the decision form if due."""
-    application = load_application(application_id)
+def _upload_refused(application: Application, form: AttachmentForm, status: int) -> tuple[str, int]:
+    """The edit page again, the application as stored and the upload's message by its field."""
+    return _render_form(
+        application.kind,
+        make_form(application.kind, application, posted=False),
+        application,
+        status,
+        attachment_form=form,
+    )
+
+
+def decision_form_for(application: Application) -> DecisionForm | None:
+    """The empty decision form, when the current user decides the application's step."""
+    if not can_decide(acting_user(), application):
+        return None
+    form = DecisionForm(formdata=None)
+    form.reason_code.choices = reject_reason_choices()
+    return form
+
+
+def render_application(
+    application: Application,
+    *,
+    decision_form: DecisionForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The file's page; a refused decision or withdrawal comes back with what was chosen."""
     me = acting_user()
-    decision_form = None
-    if can_decide(me, application):
-        decision_form = DecisionForm(formdata=None)
-        decision_form.decision.choices = [
-            SelectChoice("approve", _("Approve")),
-            SelectChoice("return", _("Return for changes")),
-            SelectChoice("reject", _("Reject")),
-        ]
-        decision_form.reason_code.choices = reject_reason_choices()
+    can_edit = can_edit_application(me, application)
     return render_template(
         "applications/show.html",
         application=application,
-        decision_form=decision_form,
+        decision_form=decision_form
+        if decision_form is not None
+        else decision_form_for(application),
+        withdraw_form=withdraw_form if withdraw_form is not None else WithdrawForm(formdata=None),
         confirm_form=ConfirmForm(),
-        can_edit=can_edit_application(me, application),
+        can_edit=can_edit,
         can_withdraw=can_withdraw_application(me, application),
-        missing=applications.missing_fields(application)
-        if can_edit_application(me, application)
-        else {},
+        missing=applications.missing_fields(application) if can_edit else {},
         issued=issuance.pass_of(application),
         now=utcnow(),
-    )
+    ), status
+
+
+@bp.get("/<int:application_id>")
+def show(application_id: int) -> tuple[str, int]:
+    """The whole file on one page: fields, files, the timeline, and the decision form if due."""
+    return render_application(load_application(application_id))
 
 
 @bp.post("/<int:application_id>/submit")
 @roles_required(Role.ENTERPRISE)
-def submit(application_id: int) -> Response:
+def submit(application_id: int) -> Response | tuple[str, int]:
     application = load_application(application_id)
     if ConfirmForm().validate_on_submit():
         try:
             applications.submit(acting_user(), application, now=utcnow())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            # The form as stored, with what is missing marked at each field.
+            application = load_application(application_id)
+            form = make_form(application.kind, application, posted=False)
+            flash(str(exc.message), "error")
+            return _render_form(
+                application.kind, form, application, exc.status, show_problems(form, exc.fields)
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
@@ -323,18 +374,21 @@ def submit(application_id: int) -> Response:
 
 @bp.post("/<int:application_id>/withdraw")
 @roles_required(Role.ENTERPRISE)
-def withdraw(application_id: int) -> Response:
+def withdraw(application_id: int) -> Response | tuple[str, int]:
+    """Final, so only with the box ticked; without it the page says so beside the box."""
     application = load_application(application_id)
     if not can_withdraw_application(acting_user(), application):
         abort(403)
-    if ConfirmForm().validate_on_submit():
-        try:
-            applications.withdraw(acting_user(), application, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
-            flash(_("The application is withdrawn."), "success")
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return render_application(application, withdraw_form=form, status=422)
+    try:
+        applications.withdraw(acting_user(), application, now=utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        flash(_("The application is withdrawn."), "success")
     return redirect(url_for("applications.show", application_id=application.id))
 
 

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from permits import labels
 from permits.extensions import db, limiter
-from permits.forms import ConfirmForm, RevokeForm
+from permits.forms import ConfirmForm, RevokeForm, show_problems
 from permits.models import Kind, Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
 from permits.permissions import acting_user, can_view_application, public, roles_required
@@ -201,7 +201,12 @@ def share_link(issued: Pass, now: datetime) -> str:
 
 
 def _render(
-    issued: Pass, *, shared: bool, status: int = 200, link: str | None = None
+    issued: Pass,
+    *,
+    shared: bool,
+    status: int = 200,
+    link: str | None = None,
+    revoke_form: RevokeForm | None = None,
 ) -> tuple[str, int]:
     now = utcnow()
     me = None if shared else acting_user()
@@ -219,7 +224,7 @@ def _render(
         can_revoke=me is not None and issuance.can_revoke(me, issued),
         can_renew=me is not None and issuance.can_renew(me, issued, now),
         can_share=me is not None and issued.enterprise_id == me.enterprise_id and not revoked,
-        revoke_form=RevokeForm(formdata=None),
+        revoke_form=revoke_form if revoke_form is not None else RevokeForm(formdata=None),
         confirm_form=ConfirmForm(),
         link=link,
         mask=mask_id_number,
@@ -252,20 +257,26 @@ def _back_to_the_pass(number: str, refused: DomainError) -> Response:
 
 @bp.post("/passes/<number>/revoke")
 @roles_required(Role.APPROVER, Role.ADMIN)
-def revoke(number: str) -> Response:
+def revoke(number: str) -> Response | tuple[str, int]:
+    """A refused revocation comes back on the pass's page with the reason as typed."""
     issued = load_pass(number)
     form = RevokeForm()
     if not issuance.can_revoke(acting_user(), issued):
         abort(403)
-    if form.validate_on_submit():
-        try:
-            issuance.revoke_pass(acting_user(), issued, form.reason.data, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            for message in exc.fields.values() or [exc.message]:
-                flash(str(message), "error")
-        else:
-            flash(_("The pass is revoked; checkpoints will refuse it."), "success")
+    if not form.validate_on_submit():
+        return _render(issued, shared=False, status=400, revoke_form=form)
+    try:
+        issuance.revoke_pass(acting_user(), issued, form.reason.data or "", now=utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        if not exc.fields:  # about the pass, not the form: "revoked already"
+            flash(str(exc.message), "error")
+            return redirect(url_for("passes.show", number=number))
+        if show_problems(form, exc.fields):
+            flash(str(exc.message), "error")
+        return _render(load_pass(number), shared=False, status=exc.status, revoke_form=form)
+    else:
+        flash(_("The pass is revoked; checkpoints will refuse it."), "success")
     return redirect(url_for("passes.show", number=number))
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import BulkDecisionForm, DecisionForm
+from permits.forms import BulkDecisionForm, DecisionForm, show_problems
 from permits.i18n import current_locale_name
 from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices
 from permits.models import ApplicationBatch, CargoCategory, Kind, Role, utcnow
 from permits.permissions import acting_user, can_view_application, roles_required
 from permits.services import batch_review, reviews
 from permits.services.errors import DomainError, ValidationFailed
-from permits.views.applications import load_application
+from permits.views.applications import load_application, render_application
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -24,9 +29,9 @@ PAGE_SIZE = 25
 
 
 def _enum_arg(
-    name: str, enum_type: type[Kind] | type[CargoCategory]
+    args: Mapping[str, str], name: str, enum_type: type[Kind] | type[CargoCategory]
 ) -> Kind | CargoCategory | None:
-    value = request.args.get(name) or None
+    value = args.get(name) or None
     try:
         return enum_type(value) if value else None
     except ValueError:
@@ -37,18 +42,25 @@ def _enum_arg(
 @roles_required(Role.APPROVER)
 def queue() -> str:
     """What waits at my department's step: soonest due first, overdue highlighted."""
-    kind = _enum_arg("kind", Kind)
-    cargo = _enum_arg("cargo_category", CargoCategory)
+    return queue_page(request.args, bulk_decision_form(request.full_path.rstrip("?")))[0]
+
+
+def queue_page(
+    args: Mapping[str, str], bulk_form: BulkDecisionForm, status: int = 200
+) -> tuple[str, int]:
+    """A page of the queue as `args` filter it, with the bulk form as given (a refused one too)."""
+    kind = _enum_arg(args, "kind", Kind)
+    cargo = _enum_arg(args, "cargo_category", CargoCategory)
     filters = reviews.QueueFilter(
         kind=kind if isinstance(kind, Kind) else None,
-        district=request.args.get("district") or None,
+        district=args.get("district") or None,
         cargo_category=cargo if isinstance(cargo, CargoCategory) else None,
-        overdue=request.args.get("overdue") == "1",
-        search=(request.args.get("q") or "")[:100],
+        overdue=args.get("overdue") == "1",
+        search=(args.get("q") or "")[:100],
     )
     now = utcnow()
     items = reviews.queue(
-        acting_user(), filters, now=now, after=request.args.get("after"), limit=PAGE_SIZE + 1
+        acting_user(), filters, now=now, after=args.get("after"), limit=PAGE_SIZE + 1
     )
     more = reviews.encode_cursor(items[PAGE_SIZE - 1]) if len(items) > PAGE_SIZE else None
     locale = current_locale_name()
@@ -60,7 +72,8 @@ def queue() -> str:
         batches=batch_review.batch_summaries(
             acting_user(), sorted({a.batch_id for a in items if a.batch_id is not None})
         ),
-        bulk_form=bulk_decision_form(request.full_path.rstrip("?")),
+        bulk_form=bulk_form,
+        picked=_picked(bulk_form),
         max_bulk=batch_review.MAX_BULK,
         filters=filters,
         now=now,
@@ -70,17 +83,22 @@ def queue() -> str:
             SelectChoice(d.code, d.name(locale))
             for d in regions.districts(current_app.config["CITY_CODE"])
         ],
-    )
+    ), status
 
 
 @bp.post("/<int:application_id>/decision")
 @roles_required(Role.APPROVER)
-def decide(application_id: int) -> Response:
-    """Approve, return or reject; a late second decision is told who decided first."""
+def decide(application_id: int) -> Response | tuple[str, int]:
+    """Approve, return or reject; a late second decision is told who decided first.
+
+    A refused decision comes back on the file's page with the choice and the comment exactly
+    as sent and the message beside its field: never a reload that shows another choice.
+    """
     application = load_application(application_id)
     form = DecisionForm()
+    form.reason_code.choices = reject_reason_choices()
     if not form.validate_on_submit():
-        abort(400)
+        return render_application(application, decision_form=form, status=400)
     try:
         reviews.decide(
             acting_user(),
@@ -91,12 +109,11 @@ def decide(application_id: int) -> Response:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
-        for message in exc.fields.values():
-            flash(str(message), "error")
-        return redirect(url_for("applications.show", application_id=application_id) + "#decide")
-    except DomainError as exc:
         db.session.rollback()  # nothing of a refused decision may be committed
+        show_problems(form, exc.fields)
+        return render_application(load_application(application_id), decision_form=form, status=422)
+    except DomainError as exc:
+        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("applications.show", application_id=application_id))
     flash(_("Your decision is recorded."), "success")
@@ -120,15 +137,38 @@ def _back_to(target: str | None) -> str:
     return path
 
 
+def _picked(form: BulkDecisionForm) -> set[int] | None:
+    """The rows a refused bulk form had ticked (None on a fresh page: the page's default)."""
+    return set(form.ids.data or []) if form.is_submitted() else None
+
+
+def _int_arg(args: Mapping[str, str], name: str) -> int | None:
+    value = args.get(name) or ""
+    return int(value) if value.isdigit() else None
+
+
+def _bulk_page_again(back: str, form: BulkDecisionForm, *, status: int) -> tuple[str, int]:
+    """The queue or batch page the refused bulk form was sent from, with the form as sent."""
+    form.reason_code.choices = reject_reason_choices()
+    parts = urlsplit(back)
+    args = MultiDict(parse_qsl(parts.query))
+    try:
+        endpoint, values = current_app.url_map.bind("").match(parts.path, method="GET")
+    except HTTPException:
+        endpoint, values = "review.queue", {}
+    if endpoint == "review.batch":
+        return batch_page(int(values["batch_id"]), args, form, status)
+    return queue_page(args, form, status)
+
+
 @bp.post("/decisions")
 @roles_required(Role.APPROVER)
-def decide_many() -> Response | str:
+def decide_many() -> tuple[str, int] | str:
     """One decision for the ticked applications; each is decided on its own and reported."""
     form = BulkDecisionForm()
     back = _back_to(form.next.data)
     if not form.validate_on_submit():
-        flash(_("The form had expired or was incomplete. Please try again."), "error")
-        return redirect(back)
+        return _bulk_page_again(back, form, status=400)
     me = acting_user()
     chosen = (form.page_ids.data if form.all_on_page.data else form.ids.data) or []
     try:
@@ -146,9 +186,8 @@ def decide_many() -> Response | str:
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        for message in exc.fields.values():
-            flash(str(message), "error")
-        return redirect(back)
+        show_problems(form, exc.fields)
+        return _bulk_page_again(back, form, status=422)
     return render_template(
         "review/bulk_result.html",
         outcomes=outcomes,
@@ -162,11 +201,17 @@ def decide_many() -> Response | str:
 @roles_required(Role.APPROVER)
 def batch(batch_id: int) -> str:
     """A batch's applications at my step, a page at a time, with one decision for them all."""
+    return batch_page(batch_id, request.args, bulk_decision_form(request.full_path.rstrip("?")))[0]
+
+
+def batch_page(
+    batch_id: int, args: Mapping[str, str], bulk_form: BulkDecisionForm, status: int = 200
+) -> tuple[str, int]:
     found = db.session.get(ApplicationBatch, batch_id) if batch_id <= batch_review.MAX_ID else None
     me = acting_user()
     if found is None or not batch_review.can_see_batch(me, found):
         abort(404)
-    after = request.args.get("after", type=int)
+    after = _int_arg(args, "after")
     if after is not None:
         after = min(max(after, 0), batch_review.MAX_ID)
     page = batch_review.MAX_BULK
@@ -177,7 +222,8 @@ def batch(batch_id: int) -> str:
         summary=batch_review.batch_summaries(me, [found.id]).get(found.id),
         items=items[:page],
         more=items[page - 1].id if len(items) > page else None,
-        bulk_form=bulk_decision_form(request.full_path.rstrip("?")),
+        bulk_form=bulk_form,
+        picked=_picked(bulk_form),
         max_bulk=batch_review.MAX_BULK,
         now=utcnow(),
-    )
+    ), status

@@ -257,6 +257,7 @@ def test_approvers_return_once_approve_both_steps_and_revoke_the_pass(
         setting.t("请上传行驶证", "Please add the vehicle licence")
         in first.locator(".timeline").inner_text()
     )
+    first.get_by_label(setting.t("同意", "Approve"), exact=True).check()  # nothing is pre-ticked
     first.get_by_role("button", name=record).click()
     assert recorded in first.locator(".flash").first.inner_text()
     assert read(lambda: fresh(application_id).current_step) == 2
@@ -266,6 +267,7 @@ def test_approvers_return_once_approve_both_steps_and_revoke_the_pass(
     log_in(second, live_server, emails[1], setting)
     second.get_by_role("link", name=setting.t("待办", "Queue")).click()
     second.locator(f"a[href$='/applications/{application_id}']").click()
+    second.get_by_label(setting.t("同意", "Approve"), exact=True).check()
     second.get_by_role("button", name=record).click()
     assert recorded in second.locator(".flash").first.inner_text()
     number = read(lambda: issuance.pass_of(fresh(application_id)).number)  # type: ignore[union-attr]
