@@ -19,6 +19,7 @@ PUBLIC_ENDPOINTS = {
     "main.livez",
     "auth.login",
     "auth.register",
+    "auth.unlock",
     "auth.set_language",
     "api.openapi_json",
     "api.keys",
