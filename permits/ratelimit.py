@@ -1,0 +1,69 @@
+"""The rate limiter's storage (Redis at city scale) failing must not take the limited routes down.
+
+Flask-Limiter is told to swallow storage errors and count in this process meanwhile
+(RATELIMIT_SWALLOW_ERRORS, RATELIMIT_IN_MEMORY_FALLBACK_ENABLED); this module counts the
+failures it reports, logs them without the storage's credentials, and answers /healthz's check.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, has_app_context
+
+from permits.extensions import limiter
+
+log = logging.getLogger(__name__)
+
+#: Flask-Limiter's logger: it warns there when the storage fails and it falls back.
+LIMITER_LOGGER = "flask-limiter"
+
+
+def storage_label(uri: str) -> str:
+    """The storage URL without user, password or query (the log and /healthz may show it)."""
+    parts = urlsplit(uri)
+    hosts = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{hosts}{parts.path}"
+
+
+class _FailureCounter(logging.Handler):
+    """Counts the storage failures Flask-Limiter reports (warnings and errors) in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.failures = 0
+        self._count_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._count_lock:
+            self.failures += 1
+        uri = current_app.config.get("RATELIMIT_STORAGE_URI") if has_app_context() else None
+        log.warning(
+            "rate-limit storage %s failed; limits are counted in this process until it answers",
+            storage_label(str(uri or "")),
+        )
+
+
+_counter = _FailureCounter()
+
+
+def init_app(app: Flask) -> None:
+    """Binds the limiter and starts counting its storage failures (once per process)."""
+    limiter.init_app(app)
+    watched = logging.getLogger(LIMITER_LOGGER)
+    if _counter not in watched.handlers:
+        watched.addHandler(_counter)
+
+
+def storage_failures() -> int:
+    """How many times this process found the rate-limit storage failing (a metric)."""
+    return _counter.failures
+
+
+def storage_status() -> str:
+    """ "ok", "unavailable" (limits counted per process meanwhile) or "disabled"."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return "disabled"
+    return "ok" if limiter.storage.check() else "unavailable"
