@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from permits import audit, database, ratelimit, scan_log, security
+from permits import audit, database, inputs, ratelimit, scan_log, security
 from permits.cli import register_commands
 from permits.config import load_config
 from permits.errors import register_error_handlers
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = database.RowIdConverter
     app.before_request(database.mark_write_intent)
+    app.before_request(inputs.refuse_unreadable_input)
     app.teardown_request(database.reset_write_intent)
     db.init_app(app)
     scan_log.init_app(app)

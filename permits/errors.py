@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import psycopg
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -104,9 +106,19 @@ def handle_domain_error(exc: DomainError) -> Response | tuple[str, int]:
     ), exc.status
 
 
+#: The drivers' own errors for a database that cannot be reached, raised unwrapped where the
+#: code talks to the driver directly (the verifier's register read).
+DRIVER_OUTAGES = (
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
 def is_database_outage(exc: BaseException | None) -> bool:
     """The database cannot be reached or dropped the connection (not a bug in a query)."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, (OperationalError, InterfaceError, *DRIVER_OUTAGES)):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -159,4 +171,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(DBAPIError, handle_database_error)
+    for driver_error in DRIVER_OUTAGES:
+        app.register_error_handler(driver_error, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -23,6 +21,7 @@ from permits import regions
 from permits.extensions import limiter
 from permits.forms import LanguageForm, LoginForm, RegistrationForm, show_problems
 from permits.i18n import current_locale_name
+from permits.inputs import local_path
 from permits.login import mark_session_started
 from permits.models import User, utcnow
 from permits.permissions import public
@@ -34,13 +33,9 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site; anything else (another host, a scheme, //host) goes home."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return url_for("main.home")
-    return target
+    """Only a path on this site; anything else (another host, a scheme, //host, a line break)
+    goes home."""
+    return local_path(target, url_for("main.home"))
 
 
 def _login_account_key() -> str:

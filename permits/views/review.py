@@ -11,6 +11,7 @@ from permits import regions
 from permits.extensions import db
 from permits.forms import BulkDecisionForm, DecisionForm
 from permits.i18n import current_locale_name
+from permits.inputs import int_arg, local_path
 from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices
 from permits.models import ApplicationBatch, CargoCategory, Kind, Role, utcnow
 from permits.permissions import acting_user, can_view_application, roles_required
@@ -114,10 +115,8 @@ def bulk_decision_form(back: str) -> BulkDecisionForm:
 
 def _back_to(target: str | None) -> str:
     """Where a bulk decision came from: a page of /review/, nothing else."""
-    path = target or ""
-    if not path.startswith(url_for("review.queue")) or "\\" in path or "//" in path:
-        return url_for("review.queue")
-    return path
+    queue = url_for("review.queue")
+    return local_path(target, queue, under=queue)
 
 
 @bp.post("/decisions")
@@ -166,9 +165,7 @@ def batch(batch_id: int) -> str:
     me = acting_user()
     if found is None or not batch_review.can_see_batch(me, found):
         abort(404)
-    after = request.args.get("after", type=int)
-    if after is not None:
-        after = min(max(after, 0), batch_review.MAX_ID)
+    after = int_arg("after", high=batch_review.MAX_ID)
     page = batch_review.MAX_BULK
     items = batch_review.batch_at_my_step(me, found, after_id=after, limit=page + 1)
     return render_template(

@@ -1647,6 +1647,19 @@ SPEC: dict[str, Any] = {
 }
 
 
+def _document_edge_refusals(spec: dict[str, Any]) -> None:
+    """Any operation answers 400 before its own checks for input no view may see
+    (permits/inputs.py): a control character anywhere, or JSON nested too deeply."""
+    refusal = _error(400, "A control character (such as NUL) in the path, query, form or JSON.")
+    for path in spec["paths"].values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("400", refusal["400"])
+
+
+_document_edge_refusals(SPEC)
+
+
 @bp.get("/openapi.json")
 @public
 def openapi_json() -> Response:
