@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 
 from permits import validators
+from permits.services.errors import ValidationFailed
 
 MESSAGES = {
     "control": _l("Remove the control characters (such as a NUL byte) from this text."),
@@ -24,10 +27,20 @@ def problem_message(value: object, *, multiline: bool = False) -> str | None:
     return None if problem is None else str(MESSAGES[problem])
 
 
-def check(problems: dict[str, str], fields: dict[str, object], *, multiline: bool = False) -> None:
+def check(
+    problems: dict[str, str], fields: Mapping[str, object], *, multiline: bool = False
+) -> None:
     """Adds a message for each field whose text may not be stored (a field's first problem
     stays)."""
     for name, value in fields.items():
         message = problem_message(value, multiline=multiline)
         if message is not None:
             problems.setdefault(name, message)
+
+
+def refuse(fields: Mapping[str, object], *, multiline: bool = False) -> None:
+    """Raises ValidationFailed naming each field whose text may not be stored."""
+    problems: dict[str, str] = {}
+    check(problems, fields, multiline=multiline)
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
