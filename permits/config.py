@@ -53,6 +53,9 @@ class Defaults:
 
     #: Uploads are refused above this size with a 413.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    #: A JSON body is refused above this size with a 413 before it is parsed (500 vehicle
+    #: applications take about 300 KB).
+    MAX_JSON_LENGTH = 2 * 1024 * 1024
 
     WTF_CSRF_TIME_LIMIT = 3600 * 12
 

@@ -58,6 +58,11 @@ def _message(status: int) -> str:
     return str(messages.get(status, _("The request could not be completed.")))
 
 
+def status_message(status: int) -> str:
+    """The standard message of an error status, in the reader's language."""
+    return _message(status)
+
+
 def json_error(
     status: int,
     message: str | None = None,

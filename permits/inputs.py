@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from permits import validators
 from permits.database import MAX_ROW_ID
-from permits.errors import json_error
+from permits.errors import json_error, status_message
 from permits.permissions import is_api_request
 from permits.services.text import MESSAGES
 
@@ -78,18 +78,25 @@ def _texts() -> Iterator[tuple[str, str]]:
             yield from _json_texts(parsed, "")
 
 
-def _refusal(message: str, field: str | None) -> Response:
+def _refusal(message: str, field: str | None, *, status: int = 400) -> Response:
     if is_api_request():
-        return json_error(400, message, {field: message} if field else None)
-    page = render_template("errors/error.html", status=400, message=message)
-    return Response(page, status=400, mimetype="text/html")
+        return json_error(status, message, {field: message} if field else None)
+    page = render_template("errors/error.html", status=status, message=message)
+    return Response(page, status=status, mimetype="text/html")
 
 
 def refuse_unreadable_input() -> Response | None:
     """before_request: a 400 for control characters anywhere and for over-deep JSON."""
     try:
-        if request.is_json and _too_deep(request.get_data(cache=True)):
-            return _refusal(_("The JSON is nested too deeply."), None)
+        if request.is_json:
+            limit = int(current_app.config["MAX_JSON_LENGTH"])
+            if (request.content_length or 0) > limit:
+                return _refusal(status_message(413), None, status=413)
+            raw = request.get_data(cache=True)
+            if len(raw) > limit:
+                return _refusal(status_message(413), None, status=413)
+            if _too_deep(raw):
+                return _refusal(_("The JSON is nested too deeply."), None)
         for field, text in _texts():
             if isinstance(text, str) and validators.CONTROL_CHARACTERS.search(text):
                 return _refusal(str(MESSAGES["control"]), field)

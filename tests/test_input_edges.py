@@ -180,3 +180,11 @@ def test_a_token_signed_by_our_key_with_an_absurd_time_is_malformed_or_expired(
     assert answer.status_code == 200 and answer.get_json()["result"] == "malformed"
     public = {key.kid: key.private_key.public_key()}
     assert token.verify(forged, public, int(utcnow().timestamp())).result is token.Result.MALFORMED
+
+
+def test_a_json_body_above_its_limit_is_refused_before_parsing(app: Flask) -> None:
+    app.config["MAX_JSON_LENGTH"] = 1000
+    api = Api(app.test_client(), make_user(Role.ENTERPRISE))
+    answer = api.post("/applications", {"kind": "work_resumption", "site_address": "x" * 2000})
+    assert answer.status_code == 413 and answer.get_json()["error"] == "too_large"
+    assert api.post("/applications", {"kind": "work_resumption"}).status_code == 201
