@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template, request
+from flask import Request, current_app, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -29,6 +29,10 @@ from permits.services.text import MESSAGES
 MAX_JSON_DEPTH = 32
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
+#: What a JSON text needs to carry a control character into a parsed string: an escape, DEL or
+#: a C1 character raw (strict parsing refuses raw C0 ones), or NUL bytes (UTF-16 or UTF-32
+#: text). Without one there is nothing to walk: the verify hot path's body skips the walk.
+_JSON_MAY_CARRY_CONTROL = re.compile(rb"\\|\x00|\x7f|\xc2[\x80-\x9f]")
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -58,22 +62,22 @@ def _json_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _json_texts(item, f"{path}.{index}" if path else str(index))
 
 
-def _texts() -> Iterator[tuple[str, str]]:
+def _texts(req: Request, walk_json: bool) -> Iterator[tuple[str, str]]:
     """Every text of the request a view may read: path, query, form fields, file names, JSON."""
-    for name, value in (request.view_args or {}).items():
+    for name, value in (req.view_args or {}).items():
         if isinstance(value, str):
             yield name, value
-    for name, value in request.args.items(multi=True):
+    for name, value in req.args.items(multi=True):
         yield name, name
         yield name, value
-    if request.mimetype in _FORM_TYPES:
-        for name, value in request.form.items(multi=True):
+    if req.mimetype in _FORM_TYPES:
+        for name, value in req.form.items(multi=True):
             yield name, name
             yield name, value
-        for name, upload in request.files.items(multi=True):
+        for name, upload in req.files.items(multi=True):
             yield name, upload.filename or ""
-    if request.is_json:
-        parsed = request.get_json(silent=True)
+    if walk_json:
+        parsed = req.get_json(silent=True)
         if parsed is not None:
             yield from _json_texts(parsed, "")
 
@@ -86,19 +90,24 @@ def _refusal(message: str, field: str | None, *, status: int = 400) -> Response:
 
 
 def refuse_unreadable_input() -> Response | None:
-    """before_request: a 400 for control characters anywhere and for over-deep JSON."""
+    """before_request: a 400 for control characters anywhere and for over-deep JSON (a 413 for
+    JSON above MAX_JSON_LENGTH)."""
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
     try:
-        if request.is_json:
+        walk_json = False
+        if req.is_json:
             limit = int(current_app.config["MAX_JSON_LENGTH"])
-            if (request.content_length or 0) > limit:
+            if (req.content_length or 0) > limit:
                 return _refusal(status_message(413), None, status=413)
-            raw = request.get_data(cache=True)
+            raw = req.get_data(cache=True)
             if len(raw) > limit:
                 return _refusal(status_message(413), None, status=413)
             if _too_deep(raw):
                 return _refusal(_("The JSON is nested too deeply."), None)
-        for field, text in _texts():
-            if isinstance(text, str) and validators.CONTROL_CHARACTERS.search(text):
+            walk_json = _JSON_MAY_CARRY_CONTROL.search(raw) is not None
+        control = validators.CONTROL_CHARACTERS.search
+        for field, text in _texts(req, walk_json):
+            if isinstance(text, str) and control(text):
                 return _refusal(str(MESSAGES["control"]), field)
     except RequestEntityTooLarge:
         return None  # the view meets the same 413 and answers it as it does

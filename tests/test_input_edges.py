@@ -188,3 +188,12 @@ def test_a_json_body_above_its_limit_is_refused_before_parsing(app: Flask) -> No
     answer = api.post("/applications", {"kind": "work_resumption", "site_address": "x" * 2000})
     assert answer.status_code == 413 and answer.get_json()["error"] == "too_large"
     assert api.post("/applications", {"kind": "work_resumption"}).status_code == 201
+
+
+def test_control_characters_in_utf16_json_are_found_too(app: Flask) -> None:
+    api = Api(app.test_client(), make_user(Role.ENTERPRISE))
+    body = '{"kind": "work_resumption", "site_address": "a\x85b"}'.encode("utf-16")
+    answer = api.client.post(
+        "/api/v1/applications", data=body, content_type="application/json", headers=api.headers
+    )
+    assert answer.status_code == 400 and "site_address" in answer.get_json()["fields"]
