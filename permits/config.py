@@ -184,11 +184,12 @@ def _derive(app: Flask) -> None:
         binds[READ_BIND] = _with_our_driver(cfg["READ_DATABASE_URL"])
         cfg["SQLALCHEMY_BINDS"] = binds
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
+    # Storage failures arrive as limits' StorageError, whatever the storage (see ratelimit.py).
+    options: dict[str, Any] = {"wrap_exceptions": True}
     if cfg["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+")):
         timeout = float(cfg["RATELIMIT_REDIS_TIMEOUT"])
-        options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
-        given = dict(cfg.get("RATELIMIT_STORAGE_OPTIONS") or {})
-        cfg["RATELIMIT_STORAGE_OPTIONS"] = options | given
+        options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
+    cfg["RATELIMIT_STORAGE_OPTIONS"] = options | dict(cfg.get("RATELIMIT_STORAGE_OPTIONS") or {})
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
     cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     cfg.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")

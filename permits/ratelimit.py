@@ -11,9 +11,13 @@ import logging
 import threading
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, render_template, request
+from limits.errors import StorageError
+from werkzeug.wrappers import Response
 
+from permits.errors import RETRY_AFTER_SECONDS, json_error, status_message
 from permits.extensions import limiter
+from permits.permissions import is_api_request
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +41,13 @@ class _FailureCounter(logging.Handler):
         self._count_lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
+        self.count("limits are counted in this process until it answers")
+
+    def count(self, consequence: str) -> None:
         with self._count_lock:
             self.failures += 1
         uri = current_app.config.get("RATELIMIT_STORAGE_URI") if has_app_context() else None
-        log.warning(
-            "rate-limit storage %s failed; limits are counted in this process until it answers",
-            storage_label(str(uri or "")),
-        )
+        log.warning("rate-limit storage %s failed; %s", storage_label(str(uri or "")), consequence)
 
 
 _counter = _FailureCounter()
@@ -55,6 +59,21 @@ def init_app(app: Flask) -> None:
     watched = logging.getLogger(LIMITER_LOGGER)
     if _counter not in watched.handlers:
         watched.addHandler(_counter)
+    app.register_error_handler(StorageError, storage_unavailable)
+
+
+def storage_unavailable(exc: StorageError) -> Response | tuple[str, int]:
+    """The storage failed outside Flask-Limiter's guard (an admin clearing an account's failed
+    log-ins): a 503 to try again, like a database outage, not a 500."""
+    _counter.count(f"{request.endpoint} answered 503 ({type(exc.__cause__ or exc).__name__})")
+    response: Response
+    if is_api_request():
+        response = json_error(503)
+    else:
+        page = render_template("errors/error.html", status=503, message=status_message(503))
+        response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def storage_failures() -> int:

@@ -18,7 +18,14 @@ from permits import create_app
 from permits.extensions import db, limiter
 from permits.models import Role
 from tests.api_helpers import Api
-from tests.conftest import IsolatedClient, csrf_token, login, release_connections, test_config
+from tests.conftest import (
+    IsolatedClient,
+    csrf_token,
+    form_post,
+    login,
+    release_connections,
+    test_config,
+)
 from tests.factories import PASSWORD, make_checkpoint, make_pass, make_user
 
 #: Nothing listens on port 1; the password must never reach the log.
@@ -155,3 +162,24 @@ def test_when_redis_goes_away_the_routes_keep_answering(
     redis_process.wait(timeout=10)
     assert_core_routes_answer(live)
     assert live.test_client().get("/healthz").get_json()["status"] == "degraded"
+
+
+def test_clearing_failed_logins_while_redis_is_gone_asks_to_try_again(
+    app: Flask,
+    migrated: str,
+    servers: list[Flask],
+    own_redis: tuple[str, subprocess.Popen[bytes]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The admin's unlock talks to the storage itself, outside Flask-Limiter's guard."""
+    url, redis_process = own_redis
+    live = server(servers, migrated, url)
+    officer = make_user(Role.APPROVER)
+    client = live.test_client()
+    assert login(client, make_user(Role.ADMIN).email, PASSWORD).status_code == 302
+    redis_process.terminate()
+    redis_process.wait(timeout=10)
+    answer = form_post(client, f"/admin/users/{officer.id}/unlock", {})
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    assert "rate-limit storage redis://127.0.0.1" in caplog.text
+    assert client.get("/healthz").get_json()["status"] == "degraded"
