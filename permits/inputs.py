@@ -27,7 +27,9 @@ from permits.services.text import MESSAGES
 
 #: Deepest JSON nesting a request may send (the batch API needs 4: body, list, item, drivers).
 MAX_JSON_DEPTH = 32
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: A JSON string, or an unterminated one up to the end: every quote starts a match, so the
+#: scan stays linear however the quotes and backslashes are arranged.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*\\?(?:"|\Z)', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 #: What a JSON text needs to carry a control character into a parsed string: an escape, DEL or
 #: a C1 character raw (strict parsing refuses raw C0 ones), or NUL bytes (UTF-16 or UTF-32

@@ -197,3 +197,16 @@ def test_control_characters_in_utf16_json_are_found_too(app: Flask) -> None:
         "/api/v1/applications", data=body, content_type="application/json", headers=api.headers
     )
     assert answer.status_code == 400 and "site_address" in answer.get_json()["fields"]
+
+
+def test_judging_the_depth_of_a_hostile_json_text_takes_linear_time() -> None:
+    import time
+
+    from permits.inputs import _too_deep
+
+    # Every quote escaped: a string pattern that may fail from each quote rescans to the end.
+    hostile = b"[" * 40 + b'x\\"' * 200_000
+    started = time.perf_counter()
+    assert _too_deep(hostile)
+    assert time.perf_counter() - started < 2
+    assert not _too_deep(b'{"a": "' + b"[" * 100 + b'", "b": [[["\\\\"]]]}')
