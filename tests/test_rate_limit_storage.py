@@ -183,3 +183,11 @@ def test_clearing_failed_logins_while_redis_is_gone_asks_to_try_again(
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     assert "rate-limit storage redis://127.0.0.1" in caplog.text
     assert client.get("/healthz").get_json()["status"] == "degraded"
+
+
+def test_healthz_says_when_rate_limits_are_off(
+    app: Flask, migrated: str, servers: list[Flask]
+) -> None:
+    benchmark = server(servers, migrated, "memory://", RATELIMIT_ENABLED=False)
+    body = benchmark.test_client().get("/healthz").get_json()
+    assert body["status"] == "ok" and body["checks"]["rate_limit_storage"] == "disabled"
