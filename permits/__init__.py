@@ -8,11 +8,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from permits import audit, database, scan_log, security
+from permits import audit, database, inputs, ratelimit, scan_log, security
 from permits.cli import register_commands
 from permits.config import load_config
 from permits.errors import register_error_handlers
-from permits.extensions import babel, csrf, db, limiter, login_manager, migrate
+from permits.extensions import babel, csrf, db, login_manager, migrate
 from permits.i18n import ensure_catalogues, select_locale
 from permits.login import CookieSessions, end_stale_session, init_login, judge_api_credentials
 from permits.permissions import must_change_password_block, require_login
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = database.RowIdConverter
     app.before_request(database.mark_write_intent)
+    app.before_request(inputs.refuse_unreadable_input)
     app.teardown_request(database.reset_write_intent)
     db.init_app(app)
     scan_log.init_app(app)
@@ -48,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(
         app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"]
     )
-    limiter.init_app(app)
+    ratelimit.init_app(app)
 
     app.before_request(audit.remember_client)
     app.before_request(judge_api_credentials)

@@ -56,6 +56,9 @@ class Defaults:
 
     #: Uploads are refused above this size with a 413.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    #: A JSON body is refused above this size with a 413 before it is parsed (500 vehicle
+    #: applications take about 300 KB).
+    MAX_JSON_LENGTH = 2 * 1024 * 1024
 
     WTF_CSRF_TIME_LIMIT = 3600 * 12
 
@@ -116,6 +119,13 @@ class Defaults:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URL = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: When the storage (Redis) fails, limits are counted in each process meanwhile and the
+    #: routes stay up; /healthz says "degraded" (see permits/ratelimit.py).
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    #: Seconds to wait for Redis before counting in the process instead (a host that drops
+    #: packets would otherwise hold every limited request).
+    RATELIMIT_REDIS_TIMEOUT = 1.0
     #: Failed log-ins allowed per account, and log-in attempts per client address.
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_IP = "30 per minute"
@@ -183,6 +193,12 @@ def _derive(app: Flask) -> None:
         binds[READ_BIND] = _with_our_driver(cfg["READ_DATABASE_URL"])
         cfg["SQLALCHEMY_BINDS"] = binds
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
+    # Storage failures arrive as limits' StorageError, whatever the storage (see ratelimit.py).
+    options: dict[str, Any] = {"wrap_exceptions": True}
+    if cfg["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+")):
+        timeout = float(cfg["RATELIMIT_REDIS_TIMEOUT"])
+        options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
+    cfg["RATELIMIT_STORAGE_OPTIONS"] = options | dict(cfg.get("RATELIMIT_STORAGE_OPTIONS") or {})
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
     cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     cfg.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")

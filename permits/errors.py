@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import time
 
+import psycopg
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -91,6 +93,11 @@ def rate_limited(seconds: int) -> Response:
         response = make_response(page, 429)
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def status_message(status: int) -> str:
+    """The standard message of an error status, in the reader's language."""
+    return _message(status)
 
 
 def json_error(
@@ -198,9 +205,19 @@ def handle_domain_error(exc: DomainError) -> Response | tuple[str, int]:
     ), exc.status
 
 
+#: The drivers' own errors for a database that cannot be reached, raised unwrapped where the
+#: code talks to the driver directly (the verifier's register read).
+DRIVER_OUTAGES = (
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
 def is_database_outage(exc: BaseException | None) -> bool:
     """The database cannot be reached or dropped the connection (not a bug in a query)."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, (OperationalError, InterfaceError, *DRIVER_OUTAGES)):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -253,4 +270,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(DBAPIError, handle_database_error)
+    for driver_error in DRIVER_OUTAGES:
+        app.register_error_handler(driver_error, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

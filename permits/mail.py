@@ -46,8 +46,12 @@ def outbox(app: Flask) -> list[Mail]:
 @event.listens_for(Session, "after_commit")
 def _send_after_commit(session: Session) -> None:
     pending: list[Mail] = session.info.pop(OUTBOX_KEY, [])
-    if pending:
+    if not pending:
+        return
+    try:
         deliver(pending)
+    except Exception as exc:  # the change is committed: a mail failure must not undo the answer
+        log.error("could not send %d notification email(s): %s", len(pending), type(exc).__name__)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -58,7 +62,8 @@ def _drop_unsent(session: Session, transaction: SessionTransaction) -> None:
 
 
 def deliver(mails: list[Mail]) -> None:
-    """Sends now; a mail failure is logged, never turned into a failed request."""
+    """Sends now. A message that cannot be built or sent is logged (its kind of failure only:
+    no address, subject or text) and skipped; it never fails the request that caused it."""
     app = current_app
     if app.testing:
         outbox(app).extend(mails)
@@ -66,6 +71,7 @@ def deliver(mails: list[Mail]) -> None:
     server = app.config.get("MAIL_SERVER")
     if not server:
         return
+    failed = 0
     try:
         with smtplib.SMTP(server, int(app.config["MAIL_PORT"]), timeout=10) as smtp:
             if app.config["MAIL_USE_TLS"]:
@@ -73,11 +79,27 @@ def deliver(mails: list[Mail]) -> None:
             if app.config.get("MAIL_USERNAME"):
                 smtp.login(app.config["MAIL_USERNAME"], app.config["MAIL_PASSWORD"])
             for mail in mails:
-                message = EmailMessage()
-                message["From"] = app.config["MAIL_SENDER"]
-                message["To"] = mail.to
-                message["Subject"] = mail.subject
-                message.set_content(mail.body)
-                smtp.send_message(message)
-    except (OSError, smtplib.SMTPException):
-        log.exception("could not send %d notification email(s)", len(mails))
+                try:
+                    smtp.send_message(_message(mail, app.config["MAIL_SENDER"]))
+                except (ValueError, TypeError, smtplib.SMTPException) as exc:
+                    failed += 1
+                    log.error("could not send a notification email: %s", type(exc).__name__)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error(
+            "could not send %d notification email(s): %s", len(mails) - failed, type(exc).__name__
+        )
+
+
+def _message(mail: Mail, sender: str) -> EmailMessage:
+    """The email; a header is one line whatever the text it was made from (an enterprise name
+    stored with a line break before names were checked)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = _one_line(mail.to)
+    message["Subject"] = _one_line(mail.subject)
+    message.set_content(mail.body)
+    return message
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -17,6 +17,31 @@ _USCC_SHAPE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
+#: Control characters (Unicode Cc) but tab, line feed and carriage return: never in any text
+#: (PostgreSQL refuses NUL; the others break headers, logs and printed passes).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Characters that show nothing yet change what a reader sees: bidi embeddings, overrides,
+#: isolates and marks, zero-width spaces and joiners, the word joiner, the byte-order mark.
+INVISIBLE_CHARACTERS = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+#: What ends a line; only multi-line text (comments, reasons) may hold these.
+LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why text may not be stored ("control", "invisible", "line_break"), or None.
+
+    The one rule for every text a person types: names, plates and addresses are single-line;
+    comments and reasons may hold line breaks (and tabs), never other control characters.
+    """
+    if CONTROL_CHARACTERS.search(value):
+        return "control"
+    if INVISIBLE_CHARACTERS.search(value):
+        return "invisible"
+    if not multiline and LINE_BREAKS.search(value):
+        return "line_break"
+    return None
+
+
 def normalize_uscc(value: str) -> str:
     return value.strip().replace(" ", "").upper()
 

@@ -322,9 +322,9 @@ def _claims_from(cwt: Any) -> PassClaims:
         raise _Malformed("cti does not match pass number")
     return PassClaims(
         issuer=_required(cwt, _CWT_ISS, str),
-        issued_at=_required(cwt, _CWT_IAT, int),
-        not_before=_required(cwt, _CWT_NBF, int),
-        expires=_required(cwt, _CWT_EXP, int),
+        issued_at=_time(cwt, _CWT_IAT),
+        not_before=_time(cwt, _CWT_NBF),
+        expires=_time(cwt, _CWT_EXP),
         number=number,
         control_code=_required(fields, "cc", str),
         kind=kind,
@@ -339,6 +339,19 @@ def _claims_from(cwt: Any) -> PassClaims:
         district=_optional(fields, "dist", str),
         staff=_optional(fields, "staff", int),
     )
+
+
+#: 9999-12-30 00:00 UTC: a later time is year 10000 in some time zone, which no date type can
+#: show (a verifier printing the validity would overflow); such a token is malformed, however
+#: it is signed.
+MAX_TIME = 253_402_128_000
+
+
+def _time(cwt: dict[Any, Any], key: int) -> int:
+    value = _required(cwt, key, int)
+    if not 0 <= value <= MAX_TIME:
+        raise _Malformed("time out of range")
+    return value
 
 
 def _required(mapping: dict[Any, Any], key: object, kind: type[_T]) -> _T:

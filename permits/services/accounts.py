@@ -24,6 +24,7 @@ from permits.extensions import db
 from permits.models import ApiToken, Checkpoint, Department, Enterprise, Role, User
 from permits.models.accounts import new_session_nonce
 from permits.services import login_throttle, organisations, two_person
+from permits.services import text as typed_text
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
 #: Argon2id with the library's current recommended parameters (RFC 9106 low-memory profile).
@@ -104,6 +105,7 @@ def create_user(
         problems["department"] = str(_l("An approver needs a department and a scope."))
     if role is Role.CHECKPOINT and checkpoint is None:
         problems["checkpoint"] = str(_l("A checkpoint account needs its checkpoint."))
+    typed_text.check(problems, {"name": name})
     if problems:
         raise ValidationFailed(_l("Some fields need your attention."), problems)
     check_new_password(password, personal=(email, name))
@@ -298,6 +300,7 @@ def issue_api_token(user: User, name: str, *, now: datetime) -> tuple[ApiToken, 
             _l("Some fields need your attention."),
             {"name": _l("Name the token (1–100 characters), e.g. after the system that uses it.")},
         )
+    typed_text.refuse({"name": name})
     if not user.is_active:
         raise NotAllowed(_l("This account is deactivated."))
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -38,6 +38,7 @@ from permits.models import (
     VehicleType,
 )
 from permits.services import notifications, workflows
+from permits.services import text as typed_text
 from permits.services.conflicts import conflicts, hold, values_of
 from permits.services.errors import (
     Conflict,
@@ -109,6 +110,8 @@ def _text(name: str, raw: Any, limit: int, out: Cleaned) -> None:
     text = str(raw).strip()
     if len(text) > limit:
         out.problems[name] = str(_l("At most %(n)d characters.", n=limit))
+    elif (problem := typed_text.problem_message(text)) is not None:
+        out.problems[name] = problem
     else:
         out.values[name] = text
 
@@ -244,6 +247,7 @@ def _clean_drivers(raw: Any, out: Cleaned) -> None:
             out.problems[f"drivers.{i}.name"] = str(
                 _l("Enter the driver's name (at most 50 characters).")
             )
+        typed_text.check(out.problems, {f"drivers.{i}.name": name})
         problem = validators.id_number_problem(id_number)
         if problem:
             out.problems[f"drivers.{i}.id_number"] = str(ID_MESSAGES[problem])

@@ -18,6 +18,7 @@ from permits.extensions import db
 from permits.models import Application, Enterprise, Pass, PassStatus, User
 from permits.passes import codes
 from permits.services import notifications
+from permits.services import text as typed_text
 from permits.services.errors import Conflict, ValidationFailed
 
 MAX_REASON = 500
@@ -105,6 +106,7 @@ def suspend(actor: User, enterprise: Enterprise, reason: str, *, now: datetime) 
             _l("Some fields need your attention."),
             {"reason": _l("Give the reason for the suspension (at most 500 characters).")},
         )
+    typed_text.refuse({"reason": reason}, multiline=True)
     if enterprise.is_suspended:
         raise Conflict(_l("This enterprise is suspended already."))
     enterprise.suspended_at = now

@@ -23,6 +23,7 @@ from permits.models import Application, Enterprise, Kind, Pass, PassStatus, Role
 from permits.passes import codes, token
 from permits.passes.keys import KeyStorageError, KeyStore, SigningKey
 from permits.services import applications, notifications, workflows
+from permits.services import text as typed_text
 from permits.services.errors import (
     Conflict,
     DomainError,
@@ -270,6 +271,7 @@ def revoke_pass(actor: User, issued: Pass, reason: object, *, now: datetime) -> 
             _l("Some fields need your attention."),
             {"reason": _l("Give the reason for the revocation (at most 500 characters).")},
         )
+    typed_text.refuse({"reason": reason}, multiline=True)
     if issued.status is PassStatus.REVOKED or not _revoke(issued, actor, reason, now=now):
         raise Conflict(_l("This pass is revoked already."))
     return issued

@@ -23,6 +23,7 @@ from permits.models import (
     Role,
     User,
 )
+from permits.services import text as typed_text
 from permits.services.errors import Conflict, ValidationFailed
 
 USCC_MESSAGES = {
@@ -97,6 +98,8 @@ def enterprise_problems(details: EnterpriseDetails, *, require_contact: bool) ->
             problems["contact_phone"] = str(
                 _l("Enter a mainland mobile number of 11 digits, such as 13812345678.")
             )
+    single_line = {"name": details.name, "address": details.address}
+    typed_text.check(problems, single_line | {"contact_name": details.contact_name})
     return problems
 
 
@@ -300,6 +303,7 @@ def checkpoint_problems(details: CheckpointDetails) -> dict[str, str]:
         problems["latitude"] = str(_l("Enter both coordinates, or neither."))
     if longitude is None and latitude is not None:
         problems["longitude"] = str(_l("Enter both coordinates, or neither."))
+    typed_text.check(problems, {"name": details.name})
     return problems
 
 

@@ -27,6 +27,7 @@ from permits.models import (
     User,
 )
 from permits.services import conflicts, issuance, notifications, workflows
+from permits.services import text as typed_text
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 from permits.services.state import StateMoved, move
 from permits.workflow import DECISIONS, Action, Facts, IllegalTransition, State
@@ -175,6 +176,7 @@ def decide(
             problems["reason_code"] = str(_l("Choose one of the listed reasons."))
     if len(comment) > 2000:
         problems["comment"] = str(_l("At most %(n)d characters.", n=2000))
+    typed_text.check(problems, {"comment": comment}, multiline=True)
     if problems:
         raise ValidationFailed(_l("Some fields need your attention."), problems)
 

@@ -33,6 +33,7 @@ from permits.models import (
 )
 from permits.passes import codes
 from permits.services import notifications, organisations, two_person
+from permits.services import text as typed_text
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -175,6 +176,7 @@ def ask(actor: User, criteria: Criteria, reason: str, *, now: datetime) -> MassR
             FIELDS_PROBLEM,
             {"reason": _l("Give the reason for the revocation (at most 500 characters).")},
         )
+    typed_text.refuse({"reason": reason}, multiline=True)
     mass = MassRevocation(
         status=MassRevocationStatus.PENDING,
         district=criteria.district,

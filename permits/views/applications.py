@@ -34,6 +34,7 @@ from permits.forms import (
     show_problems,
 )
 from permits.i18n import current_locale_name
+from permits.inputs import int_arg
 from permits.labels import (
     CARGO_NAMES,
     PURPOSE_NAMES,
@@ -183,7 +184,7 @@ def index() -> str:
         state = State(status) if status else None
     except ValueError:
         state = None
-    before = request.args.get("before", type=int)
+    before = int_arg("before")
     items = applications.enterprise_applications(
         me.enterprise_id, status=state, before_id=before, limit=PAGE_SIZE + 1
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -29,6 +28,7 @@ from permits import devices, mail, regions
 from permits.extensions import db, limiter
 from permits.forms import LanguageForm, LoginForm, RegistrationForm, show_problems
 from permits.i18n import current_locale_name
+from permits.inputs import local_path
 from permits.login import mark_session_started
 from permits.models import User, utcnow
 from permits.permissions import public
@@ -40,13 +40,9 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site; anything else (another host, a scheme, //host) goes home."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return url_for("main.home")
-    return target
+    """Only a path on this site; anything else (another host, a scheme, //host, a line break)
+    goes home."""
+    return local_path(target, url_for("main.home"))
 
 
 def start_session(user: User) -> None:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from permits import ratelimit
 from permits.extensions import db
 from permits.models import Role
 from permits.permissions import acting_user, public
@@ -52,6 +53,13 @@ def livez() -> Response:
 @bp.route("/healthz")
 @public
 def healthz() -> Response:
-    """For load balancers: 200 when the database answers (a failure becomes a JSON 503)."""
+    """For load balancers: 200 when the database answers (a failure becomes a JSON 503);
+    "degraded" while the rate-limit storage is down (limits counted per process meanwhile)."""
     db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+    checks = {"database": "ok", "rate_limit_storage": ratelimit.storage_status()}
+    degraded = checks["rate_limit_storage"] == "unavailable"
+    return jsonify(
+        status="degraded" if degraded else "ok",
+        checks=checks,
+        metrics={"rate_limit_storage_failures": ratelimit.storage_failures()},
+    )

@@ -16,6 +16,7 @@ from permits import regions
 from permits.extensions import db
 from permits.forms import BulkDecisionForm, DecisionForm, show_problems
 from permits.i18n import current_locale_name
+from permits.inputs import int_arg, local_path
 from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices
 from permits.models import ApplicationBatch, CargoCategory, Kind, Role, utcnow
 from permits.permissions import acting_user, can_view_application, roles_required
@@ -131,20 +132,13 @@ def bulk_decision_form(back: str) -> BulkDecisionForm:
 
 def _back_to(target: str | None) -> str:
     """Where a bulk decision came from: a page of /review/, nothing else."""
-    path = target or ""
-    if not path.startswith(url_for("review.queue")) or "\\" in path or "//" in path:
-        return url_for("review.queue")
-    return path
+    queue = url_for("review.queue")
+    return local_path(target, queue, under=queue)
 
 
 def _picked(form: BulkDecisionForm) -> set[int] | None:
     """The rows a refused bulk form had ticked (None on a fresh page: the page's default)."""
     return set(form.ids.data or []) if form.is_submitted() else None
-
-
-def _int_arg(args: Mapping[str, str], name: str) -> int | None:
-    value = args.get(name) or ""
-    return int(value) if value.isdigit() else None
 
 
 def _bulk_page_again(back: str, form: BulkDecisionForm, *, status: int) -> tuple[str, int]:
@@ -211,9 +205,7 @@ def batch_page(
     me = acting_user()
     if found is None or not batch_review.can_see_batch(me, found):
         abort(404)
-    after = _int_arg(args, "after")
-    if after is not None:
-        after = min(max(after, 0), batch_review.MAX_ID)
+    after = int_arg("after", high=batch_review.MAX_ID, args=args)
     page = batch_review.MAX_BULK
     items = batch_review.batch_at_my_step(me, found, after_id=after, limit=page + 1)
     return render_template(

@@ -8,6 +8,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
 from permits import audit
+from permits.inputs import int_arg
 from permits.services import audit_log as trail
 from permits.views.admin import bp
 
@@ -40,7 +41,7 @@ def audit_log() -> str:
         since=_date_arg("since"),
         until=_date_arg("until"),
     )
-    events = trail.search(filters, before=request.args.get("before", type=int), limit=PAGE_SIZE + 1)
+    events = trail.search(filters, before=int_arg("before"), limit=PAGE_SIZE + 1)
     more = events[PAGE_SIZE - 1].seq if len(events) > PAGE_SIZE else None
     checked = request.args.get("check") == "1"
     chain_break = audit.verify_chain() if checked else None

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from permits.extensions import db
 from permits.forms import ConfirmForm, SuspendForm, show_problems
+from permits.inputs import int_arg
 from permits.models import Enterprise, utcnow
 from permits.permissions import acting_user
 from permits.services import enterprises as service
@@ -25,7 +26,7 @@ def load_enterprise(enterprise_id: int) -> Enterprise:
 @bp.get("/enterprises")
 def enterprises() -> str:
     text = (request.args.get("q") or "")[: service.MAX_SEARCH]
-    page = service.search(text, page=request.args.get("page", 1, type=int) or 1)
+    page = service.search(text, page=int_arg("page", 1, low=1) or 1)
     return render_template("admin/enterprises.html", page=page, q=text)
 
 

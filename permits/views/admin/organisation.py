@@ -11,6 +11,7 @@ from permits import regions
 from permits.extensions import db
 from permits.forms import CheckpointForm, ConfirmForm, DepartmentForm, show_problems
 from permits.i18n import current_locale_name
+from permits.inputs import int_arg
 from permits.labels import DEPARTMENT_NAMES
 from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Checkpoint, Department, Role
 from permits.permissions import acting_user, roles_required
@@ -134,7 +135,7 @@ def _checkpoint_form() -> CheckpointForm:
 
 @bp.get("/checkpoints")
 def checkpoints() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg("page", 1, low=1, high=10_000) or 1
     items = organisations.list_checkpoints(
         offset=(min(page, 10_000) - 1) * CHECKPOINTS_PER_PAGE, limit=CHECKPOINTS_PER_PAGE + 1
     )

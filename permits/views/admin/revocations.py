@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,7 @@ from permits.forms import (
     show_problems,
 )
 from permits.i18n import current_locale_name
+from permits.inputs import int_arg
 from permits.labels import CARGO_NAMES, MASS_REVOCATION_STATUS_NAMES
 from permits.models import MassRevocation, MassRevocationStatus, utcnow
 from permits.permissions import acting_user
@@ -50,7 +51,7 @@ def _criteria(form: MassRevocationCriteriaForm) -> revocations.Criteria:
 
 
 def _list_page(form: MassRevocationCriteriaForm | None = None, status: int = 200) -> Response:
-    before = request.args.get("before", type=int)
+    before = int_arg("before")
     items = revocations.recent(before=before, limit=PAGE_SIZE + 1)
     more = items[PAGE_SIZE - 1].id if len(items) > PAGE_SIZE else None
     page = render_template(

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from permits.extensions import db
 from permits.forms import ROLE_FILTER, ConfirmForm, NewUserForm, show_problems
+from permits.inputs import int_arg
 from permits.models import Role, User, utcnow
 from permits.permissions import acting_user, roles_required
 from permits.services import accounts
@@ -27,7 +28,7 @@ def load_user(user_id: int) -> User:
 
 
 def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return int_arg("page", 1, low=1) or 1
 
 
 @bp.get("/users")

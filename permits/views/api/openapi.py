@@ -1670,6 +1670,25 @@ SPEC: dict[str, Any] = {
 }
 
 
+def _document_edge_refusals(spec: dict[str, Any]) -> None:
+    """Any operation answers 400 before its own checks for input no view may see
+    (permits/inputs.py): a control character anywhere, or JSON nested too deeply; and 413
+    for a JSON body above MAX_JSON_LENGTH."""
+    refusal = _error(400, "A control character (such as NUL) in the path, query, form or JSON.")
+    too_large = _error(413, "The JSON body is larger than MAX_JSON_LENGTH.")
+    for path in spec["paths"].values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("400", refusal["400"])
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                operation["responses"].setdefault("413", too_large["413"])
+
+
+_document_edge_refusals(SPEC)
+
+
 @bp.get("/openapi.json")
 @public
 def openapi_json() -> Response:
