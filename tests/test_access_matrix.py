@@ -132,6 +132,7 @@ ACCESS: dict[str, str] = {
     "GET checkpoint.history":                "L F F o o F",
     "GET checkpoint.anomalies":              "L F o F o o",
     "GET checkpoint.service_worker":         "o o o o o o",
+    "GET checkpoint.qr_worker":              "o o o o o o",
     "GET checkpoint.manifest":               "o o o o o o",
     # administration and supervision
     "GET admin.index":                       "L F F F o o",

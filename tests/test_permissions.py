@@ -26,6 +26,7 @@ PUBLIC_ENDPOINTS = {
     "api.revocations",
     "passes.shared",
     "checkpoint.service_worker",
+    "checkpoint.qr_worker",
     "checkpoint.manifest",
 }
 

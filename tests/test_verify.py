@@ -17,7 +17,8 @@ from permits.passes import token
 from permits.passes.keys import KeyStore
 from permits.services import issuance
 from tests.api_helpers import Api
-from tests.factories import make_checkpoint, make_pass, make_user
+from tests.conftest import login
+from tests.factories import PASSWORD, make_checkpoint, make_pass, make_user
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -413,6 +414,27 @@ def test_the_service_worker_names_its_cache_after_the_files_it_keeps(app: Flask)
         (static / "js" / "zz-release-marker.tmp").unlink()
         checkpoint._service_worker_source.cache_clear()
     assert changed != served
+
+
+def test_the_camera_decoder_is_one_script_kept_with_the_app_shell(app: Flask) -> None:
+    """A worker's script is fetched by its own URL: outside the service worker's scope
+    (/checkpoint/) it was never answered from the cache, and a camera first started without
+    network read nothing (the browser journeys prove it; this keeps the pieces in place)."""
+    client = app.test_client()
+    worker = client.get("/checkpoint/qr-worker.js")
+    assert worker.status_code == 200 and worker.mimetype == "application/javascript"
+    source = worker.get_data(as_text=True)
+    jsqr = (Path(app.static_folder or "") / "vendor/jsqr/jsQR.js").read_text(encoding="utf-8")
+    assert source.startswith(jsqr) and "self.onmessage" in source
+    assert "importScripts" not in source  # nothing left to fetch once the worker runs
+    shell = client.get("/checkpoint/sw.js").get_data(as_text=True)
+    assert '"./qr-worker.js"' in shell
+
+    officer = make_user(Role.CHECKPOINT)
+    page = app.test_client()
+    assert login(page, officer.email, PASSWORD).status_code == 302
+    html = page.get("/checkpoint/").get_data(as_text=True)
+    assert 'data-worker-url="/checkpoint/qr-worker.js"' in html
 
 
 def test_a_pass_signed_by_a_key_another_worker_just_made_is_valid_at_once(

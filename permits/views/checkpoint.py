@@ -79,6 +79,27 @@ def _service_worker_source(static_folder: str) -> str:
     return source.replace(marker, f'const VERSION = "checkpoint-shell-{digest.hexdigest()[:16]}";')
 
 
+@bp.get("/qr-worker.js")
+@public
+def qr_worker() -> Response:
+    """The camera's QR decoder: jsQR and the worker around it, in one script, served under
+    /checkpoint/ because a worker's script is fetched by its own URL: only inside the service
+    worker's scope is it answered from the phone's cache when there is no network (from
+    /static/ it failed offline, and the camera read nothing)."""
+    response = make_response(_qr_worker_source(current_app.static_folder or ""))
+    response.headers["Content-Type"] = "application/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@cache
+def _qr_worker_source(static_folder: str) -> str:
+    root = Path(static_folder)
+    decoder = (root / "vendor" / "jsqr" / "jsQR.js").read_text(encoding="utf-8")
+    worker = (root / "js" / "qr-worker.js").read_text(encoding="utf-8")
+    return f"{decoder}\n;\n{worker}"
+
+
 @bp.get("/manifest.webmanifest")
 @public
 def manifest() -> Response:

@@ -1,9 +1,12 @@
 // Decodes camera frames with jsQR off the main thread, so the page stays responsive on a
 // slow phone. The page posts {id, width, height, buffer} (RGBA pixels, transferred) and gets
 // back {id, text} (text null when no QR code was found in that frame).
+//
+// Served as /checkpoint/qr-worker.js with jsQR (static/vendor/jsqr/jsQR.js) placed before it
+// (permits/views/checkpoint.py): one script, inside the service worker's scope, so that it is
+// answered from the phone's cache when the camera is first started without network.
 
 /* global jsQR */
-importScripts("../vendor/jsqr/jsQR.js");
 
 self.onmessage = (event) => {
   const { id, width, height, buffer } = event.data;

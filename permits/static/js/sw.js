@@ -8,8 +8,8 @@
 //   everything else          not touched (the API, other pages)
 //
 // VERSION is replaced when served (permits/views/checkpoint.py) by a digest of the static
-// files, so every release with changed files installs a fresh shell; old caches are deleted
-// on activation.
+// files (the decoder's among them), so every release with changed files installs a fresh shell;
+// old caches are deleted on activation.
 
 const VERSION = "checkpoint-shell-v1";
 const PAGE_TIMEOUT_MS = 4000;
@@ -22,8 +22,9 @@ const SHELL = [
   "../static/js/scanner.js",
   "../static/js/pp1.js",
   "../static/js/offline.js",
-  "../static/js/qr-worker.js",
-  "../static/vendor/jsqr/jsQR.js",
+  // The camera's decoder (jsQR in its worker). A worker's script is fetched by its own URL,
+  // not as the page's: it must lie inside this scope to be answered from the cache offline.
+  "./qr-worker.js",
   "../static/icons/checkpoint-192.png",
   "../static/icons/checkpoint-512.png",
 ].map((path) => new URL(path, self.location).href);
@@ -51,7 +52,7 @@ self.addEventListener("activate", (event) => {
       for (const name of await caches.keys()) {
         if (name.startsWith("checkpoint-shell-") && name !== VERSION) await caches.delete(name);
       }
-      // Take over the page that registered us, so its camera worker loads through the cache.
+      // Take over the page that registered us, so its files load through the cache from now on.
       await self.clients.claim();
     })(),
   );
