@@ -435,6 +435,8 @@ def test_the_camera_decoder_is_one_script_kept_with_the_app_shell(app: Flask) ->
     assert login(page, officer.email, PASSWORD).status_code == 302
     html = page.get("/checkpoint/").get_data(as_text=True)
     assert 'data-worker-url="/checkpoint/qr-worker.js"' in html
+    # Said in the officer's language (Chinese by default) when the decoder cannot start.
+    assert "摄像头暂时无法识别二维码" in html and "扫码枪输入框" in html
 
 
 def test_a_pass_signed_by_a_key_another_worker_just_made_is_valid_at_once(

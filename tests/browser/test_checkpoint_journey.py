@@ -6,12 +6,14 @@ returns. The page's PP1 verifier (static/js/pp1.js) also passes every conformanc
 
 The first test is the officer's whole journey (camera, scanner, control code, online and offline)
 once in Chinese on a phone and once in English on a desktop, with axe-core; the others look at
-each part closely.
+each part closely. The last ones start the camera without network, and keep its decoder from
+loading (issue 26).
 """
 
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -626,3 +628,39 @@ def test_the_camera_started_online_reads_again_after_a_reload_without_network(
     page.get_by_role("button", name="Start camera").click()
     seen = verdict(page, "valid")
     assert (seen["tone"], seen["offline"], seen["plate"]) == ("ok", "true", "沪A12345")
+
+
+def test_a_decoder_that_cannot_start_says_so_and_starts_by_itself_later(
+    live_server: str, camera_browser: Callable[[Path], Any], tmp_path: Path
+) -> None:
+    officer = make_user(Role.CHECKPOINT)
+    issued = issue("沪A12345")
+    camera = camera_browser(qr_video(issued.token, tmp_path / "valid.y4m"))
+    # No service worker here: its cache would answer for the network that the route takes away.
+    page = new_page(camera, locale="en-US", viewport=PHONE, service_workers="block")
+    page.route("**/checkpoint/qr-worker.js", lambda route: route.abort("internetdisconnected"))
+    log_in(page, live_server, officer.email, EN_DESKTOP)
+    page.goto(f"{live_server}/checkpoint/")
+    page.wait_for_selector("#scanner[data-ready=true]")
+
+    # The scanner field works without the decoder.
+    scan_with_scanner(page, issued.token)
+    assert verdict(page, "valid")["plate"] == "沪A12345"
+    page.keyboard.press("Escape")
+
+    # The officer starts the camera: it cannot read codes, and the page says so beside it.
+    page.click("#camera-toggle")
+    alert = page.locator("#camera-alert")
+    alert.wait_for(state="visible")
+    assert alert.get_attribute("role") == "alert"
+    assert "hardware scanner field" in alert.inner_text()
+    assert "control code" in alert.inner_text()
+    check_accessibility(page, "camera without decoder")
+
+    # The decoder can load again: the page starts it by itself, and the camera reads.
+    page.unroute("**/checkpoint/qr-worker.js")
+    started = time.monotonic()
+    page.wait_for_selector("#scanner[data-decoder=ready]", timeout=35000)
+    print(f"decoder started again {time.monotonic() - started:.1f} s after it could")
+    alert.wait_for(state="hidden")
+    assert verdict(page, "valid")["offline"] == "false"

@@ -21,3 +21,6 @@ self.onmessage = (event) => {
   }
   self.postMessage({ id, text });
 };
+
+// Loaded, and jsQR with it: the page waits for this before it counts on the camera.
+self.postMessage({ ready: typeof jsQR === "function" });

@@ -17,6 +17,8 @@ const SCAN_INTERVAL_MS = 150; // at most ~6–7 camera decodes per second
 const SAME_CODE_PAUSE_MS = 3000; // a code still in view is not checked again until it has left
 const FRAME_MAX_SIDE = 800; // frames are scaled down to this before decoding
 const DECODE_TIMEOUT_MS = 3000; // a frame the decoder has not answered by then is skipped
+const DECODER_START_TIMEOUT_MS = 8000; // a decoder not ready by then has failed to start
+const DECODER_RETRY_MS = [1000, 2000, 5000, 10000, 30000]; // then every 30 s
 const REFRESH_MS = 5 * 60 * 1000; // keys and revocations, while online
 const UPLOAD_RETRY_MS = 30 * 1000; // offline scans, while some wait
 const VERIFY_TIMEOUT_MS = 8000; // then the phone decides by itself
@@ -466,7 +468,6 @@ const camera = {
   starting: false, // waiting for getUserMedia (a second start must not open a second stream)
   wanted: false, // the officer switched it on (it restarts when the page is shown again)
   timer: 0,
-  decoder: null, // async (video) → text or null
   lastText: null,
   lastSeenAt: 0,
 };
@@ -479,8 +480,30 @@ function cameraMessage(text) {
   $("camera-message").textContent = text || "";
 }
 
-/** BarcodeDetector where the platform has one for QR codes, else jsQR in a worker. */
-async function makeDecoder() {
+/** Starts jsQR's worker; resolves once the worker says jsQR is loaded, rejects when it cannot
+ *  load (no network and no cached copy, refused, or no answer in time). */
+function startWorker() {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(cfg.workerUrl);
+    const fail = (why) => {
+      clearTimeout(timer);
+      worker.terminate();
+      reject(new Error(why));
+    };
+    const timer = setTimeout(fail, DECODER_START_TIMEOUT_MS, "no answer");
+    worker.onmessage = (event) => {
+      if (!event.data || !("ready" in event.data)) return;
+      if (!event.data.ready) return fail("jsQR is missing");
+      clearTimeout(timer);
+      resolve(worker);
+    };
+    worker.onerror = (event) => fail(event.message || "the script did not load");
+  });
+}
+
+/** BarcodeDetector where the platform has one for QR codes, else jsQR in a worker.
+ *  `onBroken` is called when a running decoder stops working. */
+async function makeDecoder(onBroken) {
   if ("BarcodeDetector" in window) {
     try {
       const formats = await window.BarcodeDetector.getSupportedFormats();
@@ -495,7 +518,7 @@ async function makeDecoder() {
       // fall through to jsQR
     }
   }
-  const worker = new Worker(cfg.workerUrl);
+  const worker = await startWorker();
   const pending = new Map();
   let nextId = 0;
   worker.onmessage = (event) => {
@@ -503,7 +526,10 @@ async function makeDecoder() {
     pending.delete(event.data.id);
     if (resolve) resolve(event.data.text);
   };
-  worker.onerror = (event) => console.warn("checkpoint: QR decoder failed", event.message);
+  worker.onerror = (event) => {
+    worker.terminate();
+    onBroken(event.message);
+  };
   return (source) => {
     // Draw the frame, scaled down, and hand its pixels to the worker.
     const scale = Math.min(1, FRAME_MAX_SIDE / Math.max(source.videoWidth, source.videoHeight));
@@ -519,10 +545,65 @@ async function makeDecoder() {
     return new Promise((resolve) => {
       pending.set(id, resolve);
       worker.postMessage({ id, width, height, buffer: data.buffer }, [data.buffer]);
-      // A worker that failed to load never answers: the scan loop must not wait for ever.
+      // A worker that stopped never answers: the scan loop must not wait for ever.
       setTimeout(() => pending.delete(id) && resolve(null), DECODE_TIMEOUT_MS);
     });
   };
+}
+
+/** The camera's QR decoder: started when the page opens, started again (with a growing pause,
+ *  and at once when the page is shown again or the network returns) for as long as it fails.
+ *  While it cannot run, the officer is told, next to the camera, to use the scanner field or
+ *  the control code. */
+const decoder = {
+  decode: null, // async (video) → text or null, once started
+  starting: null, // the start under way
+  failures: 0,
+  retryTimer: 0,
+};
+
+function ensureDecoder() {
+  if (decoder.decode) return Promise.resolve(true);
+  if (decoder.starting) return decoder.starting;
+  clearTimeout(decoder.retryTimer);
+  decoder.starting = makeDecoder(decoderFailed)
+    .then((decode) => {
+      decoder.decode = decode;
+      decoder.failures = 0;
+      return true;
+    })
+    .catch((error) => {
+      decoderFailed(error && error.message);
+      return false;
+    })
+    .finally(() => {
+      decoder.starting = null;
+      renderDecoderAlert();
+    });
+  return decoder.starting;
+}
+
+function decoderFailed(why) {
+  console.warn("checkpoint: QR decoder failed", why);
+  decoder.decode = null;
+  decoder.failures += 1;
+  const pause = DECODER_RETRY_MS[Math.min(decoder.failures, DECODER_RETRY_MS.length) - 1];
+  clearTimeout(decoder.retryTimer);
+  decoder.retryTimer = setTimeout(ensureDecoder, pause);
+  renderDecoderAlert();
+}
+
+/** Tries again at once (the page is back on screen, or the network is back). */
+function retryDecoderNow() {
+  if (decoder.decode || decoder.starting || decoder.failures === 0) return;
+  ensureDecoder();
+}
+
+function renderDecoderAlert() {
+  const broken = decoder.failures > 0 && !decoder.decode;
+  $("camera-alert").hidden = !(broken && camera.wanted);
+  root.dataset.decoder = decoder.decode ? "ready" : broken ? "failed" : "starting";
+  if (camera.stream) cameraMessage(broken ? "" : T.camera.scanning);
 }
 
 async function scanFrame() {
@@ -531,7 +612,8 @@ async function scanFrame() {
   if (video.readyState >= 2 && video.videoWidth > 0) {
     let text = null;
     try {
-      text = await camera.decoder(video);
+      // (No decoder yet: the picture runs, and frames are read once it has started.)
+      text = decoder.decode ? await decoder.decode(video) : null;
     } catch {
       text = null;
     }
@@ -564,8 +646,8 @@ async function startCamera() {
   }
   cameraMessage(T.camera.starting);
   camera.starting = true;
+  ensureDecoder(); // (at the same time as the camera; the page has usually started it already)
   try {
-    camera.decoder = camera.decoder || (await makeDecoder());
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: false,
       video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
@@ -580,8 +662,8 @@ async function startCamera() {
     video.srcObject = stream;
     $("camera-view").hidden = false;
     await video.play().catch(() => {});
-    cameraMessage(T.camera.scanning);
     root.dataset.camera = "on";
+    renderDecoderAlert();
     scanFrame();
   } catch (error) {
     camera.wanted = false;
@@ -609,14 +691,16 @@ function stopCamera(keepWanted = false) {
 function renderCameraButton() {
   toggle.textContent = camera.wanted ? T.camera.stop : T.camera.start;
   toggle.setAttribute("aria-pressed", camera.wanted ? "true" : "false");
+  renderDecoderAlert();
 }
 
 toggle.addEventListener("click", () => (camera.wanted ? stopCamera() : startCamera()));
 
 // The camera never runs while the page is not on screen.
 document.addEventListener("visibilitychange", () => {
-  if (document.hidden) stopCamera(true);
-  else if (camera.wanted) startCamera();
+  if (document.hidden) return stopCamera(true);
+  retryDecoderNow();
+  if (camera.wanted) startCamera();
 });
 window.addEventListener("pagehide", () => stopCamera(true));
 
@@ -633,6 +717,7 @@ for (const type of ["pointerdown", "keydown"]) {
 
 window.addEventListener("online", () => {
   net.down = false;
+  retryDecoderNow();
   renderStatus();
   refreshOfflineData();
   uploadQueue();
@@ -647,6 +732,7 @@ if ("serviceWorker" in navigator) {
 }
 
 scannerInput.focus({ preventScroll: true });
+ensureDecoder(); // ready before the officer taps "Start camera"
 await store.init();
 renderStatus();
 root.dataset.ready = "true";
