@@ -664,3 +664,27 @@ def test_a_decoder_that_cannot_start_says_so_and_starts_by_itself_later(
     print(f"decoder started again {time.monotonic() - started:.1f} s after it could")
     alert.wait_for(state="hidden")
     assert verdict(page, "valid")["offline"] == "false"
+
+
+def test_a_decoder_that_stops_answering_is_said_and_replaced(
+    live_server: str, camera_browser: Callable[[Path], Any], tmp_path: Path
+) -> None:
+    officer = make_user(Role.CHECKPOINT)
+    issued = issue("沪A12345")
+    camera = camera_browser(qr_video(issued.token, tmp_path / "valid.y4m"))
+    page = new_page(camera, locale="en-US", viewport=PHONE, service_workers="block")
+    # A decoder that starts, then never answers a frame (as one stopped under the page would).
+    mute = "self.postMessage({ready: true}); self.onmessage = () => {};"
+    page.route(
+        "**/checkpoint/qr-worker.js",
+        lambda route: route.fulfill(body=mute, content_type="application/javascript"),
+    )
+    log_in(page, live_server, officer.email, EN_DESKTOP)
+    page.goto(f"{live_server}/checkpoint/")
+    page.wait_for_selector("#scanner[data-decoder=ready]")
+    page.click("#camera-toggle")
+    page.locator("#camera-alert").wait_for(state="visible")
+
+    page.unroute("**/checkpoint/qr-worker.js")
+    assert verdict(page, "valid")["plate"] == "沪A12345"
+    assert page.locator("#camera-alert").is_hidden()

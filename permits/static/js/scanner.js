@@ -16,7 +16,7 @@ const scannerInput = $("scanner-input");
 const SCAN_INTERVAL_MS = 150; // at most ~6–7 camera decodes per second
 const SAME_CODE_PAUSE_MS = 3000; // a code still in view is not checked again until it has left
 const FRAME_MAX_SIDE = 800; // frames are scaled down to this before decoding
-const DECODE_TIMEOUT_MS = 3000; // a frame the decoder has not answered by then is skipped
+const DECODE_TIMEOUT_MS = 3000; // a decoder that has not answered a frame by then has stopped
 const DECODER_START_TIMEOUT_MS = 8000; // a decoder not ready by then has failed to start
 const DECODER_RETRY_MS = [1000, 2000, 5000, 10000, 30000]; // then every 30 s
 const REFRESH_MS = 5 * 60 * 1000; // keys and revocations, while online
@@ -521,15 +521,21 @@ async function makeDecoder(onBroken) {
   const worker = await startWorker();
   const pending = new Map();
   let nextId = 0;
+  let broken = false;
+  const stop = (why) => {
+    if (broken) return;
+    broken = true;
+    worker.terminate();
+    for (const resolve of pending.values()) resolve(null);
+    pending.clear();
+    onBroken(why);
+  };
   worker.onmessage = (event) => {
     const resolve = pending.get(event.data.id);
     pending.delete(event.data.id);
     if (resolve) resolve(event.data.text);
   };
-  worker.onerror = (event) => {
-    worker.terminate();
-    onBroken(event.message);
-  };
+  worker.onerror = (event) => stop(event.message);
   return (source) => {
     // Draw the frame, scaled down, and hand its pixels to the worker.
     const scale = Math.min(1, FRAME_MAX_SIDE / Math.max(source.videoWidth, source.videoHeight));
@@ -543,10 +549,11 @@ async function makeDecoder(onBroken) {
     const { data } = context2d.getImageData(0, 0, width, height);
     const id = ++nextId;
     return new Promise((resolve) => {
+      if (broken) return resolve(null);
       pending.set(id, resolve);
       worker.postMessage({ id, width, height, buffer: data.buffer }, [data.buffer]);
-      // A worker that stopped never answers: the scan loop must not wait for ever.
-      setTimeout(() => pending.delete(id) && resolve(null), DECODE_TIMEOUT_MS);
+      // A worker that hangs (or was stopped under the page) never answers: it is replaced.
+      setTimeout(() => pending.has(id) && stop("no answer"), DECODE_TIMEOUT_MS);
     });
   };
 }
