@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -195,3 +196,24 @@ def test_a_token_call_neither_reads_nor_sets_the_session_cookie(client: FlaskCli
     answered = client.get("/api/v1/me", headers={**bearer(new_token(user)), **chinese})
     assert answered.status_code == 200 and answered.get_json()["email"] == user.email
     assert "Set-Cookie" not in answered.headers
+
+
+def test_a_worker_remembers_a_bounded_number_of_verifying_tokens(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of distinct tokens on the verify route cannot grow a worker without bound: the
+    oldest remembered owners go first, and a token that was let go still verifies (by query)."""
+    monkeypatch.setattr(accounts, "API_TOKEN_CACHE_SIZE", 3)
+    app.extensions.pop("permits.api_tokens", None)
+    tokens = [new_token(make_user(Role.CHECKPOINT)) for _ in range(5)]
+    for plain in tokens:
+        answer = client.post("/api/v1/verify", json={"code": "0000000X"}, headers=bearer(plain))
+        assert answer.status_code == 200
+    remembered = app.extensions["permits.api_tokens"]
+    assert len(remembered) == 3
+    assert (
+        client.post(
+            "/api/v1/verify", json={"code": "0000000X"}, headers=bearer(tokens[0])
+        ).status_code
+        == 200
+    )

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import TTLCache
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, inspect, or_, select, update
@@ -334,17 +336,53 @@ class _KnownToken:
     remembered_at: float
 
 
-def _token_cache() -> dict[str, _KnownToken]:
-    cache: dict[str, _KnownToken] = current_app.extensions.setdefault("permits.api_tokens", {})
+#: Tokens remembered per process at most (the oldest go first): a flood of distinct tokens
+#: cannot grow a worker without bound.
+API_TOKEN_CACHE_SIZE = 10_000
+
+
+class _TokenCache:
+    """The remembered tokens of this process, bounded in number and in age; behind a lock
+    because a TTLCache's bookkeeping is not safe across threads (the dev server, the tests)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._items: TTLCache[str, _KnownToken] = TTLCache(API_TOKEN_CACHE_SIZE, max(seconds, 1))
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def get(self, digest: str) -> _KnownToken | None:
+        with self._lock:
+            return self._items.get(digest)
+
+    def put(self, digest: str, known: _KnownToken) -> None:
+        with self._lock:
+            self._items[digest] = known
+
+    def pop(self, digest: str) -> None:
+        with self._lock:
+            self._items.pop(digest, None)
+
+    def forget_user(self, user_id: int | None) -> None:
+        with self._lock:
+            for digest, known in list(self._items.items()):
+                if user_id is None or known.user.id == user_id:
+                    self._items.pop(digest, None)
+
+
+def _token_cache() -> _TokenCache:
+    cache: _TokenCache | None = current_app.extensions.get("permits.api_tokens")
+    if cache is None:
+        seconds = float(current_app.config["API_TOKEN_CACHE_SECONDS"])
+        cache = current_app.extensions.setdefault("permits.api_tokens", _TokenCache(seconds))
     return cache
 
 
 def forget_api_tokens(user_id: int | None = None) -> None:
     """Drops remembered tokens (of one user, or all) in this process, after a revocation."""
-    cache = _token_cache()
-    for digest, known in list(cache.items()):
-        if user_id is None or known.user.id == user_id:
-            cache.pop(digest, None)
+    _token_cache().forget_user(user_id)
 
 
 def _detached_copy(user: User) -> User:
@@ -384,16 +422,16 @@ def user_for_api_token(plain: str, *, now: datetime, may_remember: bool = False)
     else:
         row = db.session.execute(_TOKEN_OWNER, {"digest": digest}).first()
         if row is None or row[2] is not None or not row[0].is_active:
-            cache.pop(digest, None)
+            cache.pop(digest)
             return None
         user, token_id, _revoked_at, last_used_at = row
         if ttl > 0:
             remembered = _detached_copy(user)
-            cache[digest] = _KnownToken(remembered, token_id, last_used_at, time.monotonic())
+            cache.put(digest, _KnownToken(remembered, token_id, last_used_at, time.monotonic()))
     if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
         _touch_token(token_id, now)
-        if digest in cache:
-            cache[digest] = replace(cache[digest], last_used_at=now)
+        if (kept := cache.get(digest)) is not None:
+            cache.put(digest, replace(kept, last_used_at=now))
     return user
 
 
