@@ -16,8 +16,7 @@ from sqlalchemy import or_, select
 from permits import audit, validators
 from permits.extensions import db
 from permits.models import Application, Enterprise, Pass, PassStatus, User
-from permits.passes import codes
-from permits.services import notifications
+from permits.services import counters, notifications
 from permits.services import text as typed_text
 from permits.services.errors import Conflict, ValidationFailed
 
@@ -91,7 +90,7 @@ def _renumber_in_feed(passes: list[Pass]) -> None:
     """Fresh revocation-feed positions, so offline verifiers asking `since` learn the change."""
     if not passes:
         return
-    seqs = codes.next_values(db.session(), "revocations", len(passes))
+    seqs = counters.next_values(db.session(), "revocations", len(passes))
     for seq, issued in zip(seqs, passes, strict=True):
         issued.revocation_seq = seq
     db.session.flush()

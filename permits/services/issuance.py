@@ -22,7 +22,7 @@ from permits.extensions import db
 from permits.models import Application, Enterprise, Kind, Pass, PassStatus, Role, User
 from permits.passes import codes, token
 from permits.passes.keys import KeyStorageError, KeyStore, SigningKey
-from permits.services import applications, notifications, workflows
+from permits.services import applications, counters, notifications, workflows
 from permits.services import text as typed_text
 from permits.services.errors import (
     Conflict,
@@ -153,7 +153,7 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
     assert key.private_key is not None
     # The district's serial last: its counter row stays locked until COMMIT, and every other
     # pass of the district waits for it.
-    number, serial = codes.allocate_number(db.session(), application.district)
+    number, serial = counters.allocate_number(db.session(), application.district)
     values: dict[str, Any] = {
         "application_id": application.id,
         "number": number,
@@ -177,7 +177,7 @@ def issue_pass(application: Application, *, now: datetime) -> Pass:
     }
     if application.enterprise.is_suspended:
         # Issued during a suspension: offline verifiers must hold it as revoked too.
-        values["revocation_seq"] = codes.next_value(db.session(), "revocations")
+        values["revocation_seq"] = counters.next_value(db.session(), "revocations")
     issued = None
     while issued is None:  # again with a new code in the rare case that one is taken
         control_code = codes.new_control_code()
@@ -241,7 +241,7 @@ def _revoke(issued: Pass, actor: User | None, reason: str, *, now: datetime) -> 
     db.session.execute(
         update(Pass)
         .where(Pass.id == issued.id)
-        .values(revocation_seq=codes.next_value(db.session(), "revocations"))
+        .values(revocation_seq=counters.next_value(db.session(), "revocations"))
         .execution_options(synchronize_session=False)
     )
     db.session.expire(issued)

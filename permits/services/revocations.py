@@ -31,8 +31,7 @@ from permits.models import (
     Role,
     User,
 )
-from permits.passes import codes
-from permits.services import notifications, organisations, two_person
+from permits.services import counters, notifications, organisations, two_person
 from permits.services import text as typed_text
 from permits.services.errors import Conflict, NotAllowed, ValidationFailed
 
@@ -260,7 +259,7 @@ def confirm(actor: User, mass: MassRevocation, *, now: datetime) -> int:
         .order_by(Pass.id)
         .with_for_update(of=Pass)
     ).all()
-    seqs = codes.next_values(db.session(), "revocations", len(rows))
+    seqs = counters.next_values(db.session(), "revocations", len(rows))
     if rows:
         db.session.execute(
             update(Pass),
