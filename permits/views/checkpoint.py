@@ -59,7 +59,12 @@ def service_worker() -> Response:
     """Served from /checkpoint/ so that its scope covers the scanner page. Its cache name
     carries a digest of the static files, so that a release with changed files makes phones
     install the new shell at once instead of keeping the old one."""
-    body = _service_worker_source(current_app.static_folder or "")
+    return _script(_service_worker_source(current_app.static_folder or ""))
+
+
+def _script(body: str) -> Response:
+    """A script of the checkpoint's app shell, checked again on every load: a release with
+    changed files reaches the phones at their next visit."""
     response = make_response(body)
     response.headers["Content-Type"] = "application/javascript; charset=utf-8"
     response.headers["Cache-Control"] = "no-cache"
@@ -86,10 +91,7 @@ def qr_worker() -> Response:
     /checkpoint/ because a worker's script is fetched by its own URL: only inside the service
     worker's scope is it answered from the phone's cache when there is no network (from
     /static/ it failed offline, and the camera read nothing)."""
-    response = make_response(_qr_worker_source(current_app.static_folder or ""))
-    response.headers["Content-Type"] = "application/javascript; charset=utf-8"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return _script(_qr_worker_source(current_app.static_folder or ""))
 
 
 @cache
