@@ -68,7 +68,7 @@ def reserve(email: str, *, now: datetime) -> int | None:
     ahead, else the seconds until the account's window ends. The caller commits at once."""
     key, limit = account_key(email), policy()
     cutoff = now - limit.window
-    for _ in range(2):
+    for _ in range(3):
         if _changed(
             update(LoginFailures)
             .where(
@@ -85,17 +85,22 @@ def reserve(email: str, *, now: datetime) -> int | None:
             .values(failures=1, window_started_at=now, is_owner_told=False)
         ):
             return None
-        started = db.session.scalar(
-            select(LoginFailures.window_started_at).where(LoginFailures.key == key)
-        )
-        if started is not None:
+        row = db.session.execute(
+            select(LoginFailures.failures, LoginFailures.window_started_at).where(
+                LoginFailures.key == key
+            )
+        ).one_or_none()
+        if row is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(LoginFailures(key=key, failures=1, window_started_at=now))
+                return None
+            except IntegrityError:
+                continue  # another attempt made the row first: count on it
+        started = row.window_started_at
+        if row.failures >= limit.attempts and started > cutoff:
             return max(1, math.ceil((started + limit.window - now).total_seconds()))
-        try:
-            with db.session.begin_nested():
-                db.session.add(LoginFailures(key=key, failures=1, window_started_at=now))
-            return None
-        except IntegrityError:
-            continue  # another attempt made the row first: count on it
+        # Another attempt committed the row after the UPDATEs looked (read committed): again.
     return math.ceil(limit.window.total_seconds())
 
 
