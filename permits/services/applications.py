@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -605,13 +605,8 @@ def submit(actor: User, application: Application, *, now: datetime) -> Applicati
             values={
                 "workflow_id": workflow.id,
                 "round": application.round + 1,
-                "current_step": 1,
-                "current_department_code": signer.department_code,
-                "current_scope": signer.scope,
-                "step_entered_at": now,
-                "step_due_at": now + timedelta(hours=first.sla_hours),
-                "escalation_level": 0,
                 "submitted_at": now,
+                **workflows.enter_step(first, signer, now=now),
             },
         )
     except IllegalTransition:
@@ -660,13 +655,7 @@ def withdraw(actor: User, application: Application, *, now: datetime) -> Applica
             application,
             Action.WITHDRAW,
             now=now,
-            values={
-                "current_step": None,
-                "current_department_code": None,
-                "current_scope": None,
-                "step_due_at": None,
-                "closed_at": now,
-            },
+            values={**workflows.AT_NO_STEP, "closed_at": now},
         )
     except IllegalTransition:
         raise Conflict(_l("This application can no longer be withdrawn.")) from None

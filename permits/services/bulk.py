@@ -736,7 +736,6 @@ def _store_submitted(
     """
     flow = workflows.current_workflow(Kind.VEHICLE_PASS)
     first = workflows.step_at(flow, 1)
-    due_at = now + timedelta(hours=first.sla_hours)
     waiting: dict[workflows.Signer, int] = {}
     rows: list[dict[str, Any]] = []
     for application in prepared:
@@ -752,14 +751,9 @@ def _store_submitted(
             values={
                 "workflow_id": flow.id,
                 "round": 1,
-                "current_step": 1,
-                "current_department_code": signer.department_code,
-                "current_scope": signer.scope,
-                "step_entered_at": now,
-                "step_due_at": due_at,
-                "escalation_level": 0,
                 "submitted_at": now,
                 "batch_id": batch.id,
+                **workflows.enter_step(first, signer, now=now),
             },
         )
         rows.append(row)

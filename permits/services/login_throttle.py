@@ -97,7 +97,7 @@ def reserve(email: str, *, now: datetime) -> int | None:
                 return None
             except IntegrityError:
                 continue  # another attempt made the row first: count on it
-        started = row.window_started_at
+        started: datetime = row.window_started_at
         if row.failures >= limit.attempts and started > cutoff:
             return max(1, math.ceil((started + limit.window - now).total_seconds()))
         # Another attempt committed the row after the UPDATEs looked (read committed): again.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -145,30 +145,28 @@ def is_signer_now(user: User, application: Application) -> bool:
     )
 
 
-def decide(
-    actor: User,
-    application: Application,
-    action: Action | str,
-    *,
-    comment: str = "",
-    reason_code: str | None = None,
-    now: datetime,
-) -> Decision:
-    """Records the actor's decision on the current step and moves the application on."""
-    try:
-        action = Action(action)
-    except ValueError:
-        action = Action.SUBMIT  # refused just below
-    if action not in DECISIONS:
+@dataclass(frozen=True)
+class Choice:
+    """An approver's decision as typed, checked: the action, its comment and reason code."""
+
+    action: Action
+    comment: str
+    reason_code: str | None
+
+
+def check_choice(action: Action | str, comment: str, reason_code: str | None) -> Choice:
+    """The decision's own fields (before the application is looked at), every problem at once."""
+    parsed = next((a for a in DECISIONS if a.value == action or a is action), None)
+    if parsed is None:
         raise ValidationFailed(
             _l("Some fields need your attention."),
             {"decision": _l("Choose approve, return or reject.")},
         )
     comment = (comment or "").strip()
     problems: dict[str, str] = {}
-    if action is Action.RETURN and not comment:
+    if parsed is Action.RETURN and not comment:
         problems["comment"] = str(_l("Say what the enterprise should change."))
-    if action is Action.REJECT:
+    if parsed is Action.REJECT:
         if not comment:
             problems["comment"] = str(_l("Give the reason for the rejection."))
         reason_code = reason_code or "other"
@@ -179,38 +177,85 @@ def decide(
     typed_text.check(problems, {"comment": comment}, multiline=True)
     if problems:
         raise ValidationFailed(_l("Some fields need your attention."), problems)
+    return Choice(parsed, comment, reason_code if parsed is Action.REJECT else None)
 
+
+@dataclass(frozen=True)
+class Route:
+    """Where a decision sends the application: the step decided, whether it was the last, the
+    values of the move and, when approved on, who signs next."""
+
+    step: int
+    is_last: bool
+    values: dict[str, object]
+    next_signer: workflows.Signer | None
+
+
+def route(application: Application, action: Action, *, now: datetime) -> Route:
+    workflow = workflows.workflow_of(application)
+    step = application.current_step or 1
+    is_last = step == max(s.position for s in workflow.steps)
+    if action is Action.APPROVE and not is_last:
+        following = workflows.step_at(workflow, step + 1)
+        signer = workflows.signer(following, application)
+        return Route(step, is_last, workflows.enter_step(following, signer, now=now), signer)
+    values = dict(workflows.AT_NO_STEP)
+    if action is not Action.RETURN:
+        values["closed_at"] = now
+    return Route(step, is_last, values, None)
+
+
+def decide(
+    actor: User,
+    application: Application,
+    action: Action | str,
+    *,
+    comment: str = "",
+    reason_code: str | None = None,
+    now: datetime,
+) -> Decision:
+    """Records the actor's decision on the current step and moves the application on."""
+    choice = check_choice(action, comment, reason_code)
     if application.status is not State.IN_REVIEW or _decided_by_my_department(actor, application):
         raise already_decided(application)
     if not is_signer_now(actor, application):
         raise NotAllowed(_l("This application does not wait at your department's step."))
-
-    workflow = workflows.workflow_of(application)
-    step = application.current_step or 1
-    is_last = step == max(s.position for s in workflow.steps)
-    values: dict[str, object] = {
-        "current_step": None,
-        "current_department_code": None,
-        "current_scope": None,
-        "step_entered_at": None,
-        "step_due_at": None,
-        "escalation_level": 0,
-    }
-    next_signer = None
-    if action is Action.APPROVE and not is_last:
-        following = workflows.step_at(workflow, step + 1)
-        next_signer = workflows.signer(following, application)
-        values.update(
-            current_step=step + 1,
-            current_department_code=next_signer.department_code,
-            current_scope=next_signer.scope,
-            step_entered_at=now,
-            step_due_at=now + timedelta(hours=following.sla_hours),
-        )
-    elif action is not Action.RETURN:
-        values["closed_at"] = now
+    way = route(application, choice.action, now=now)
     round_ = application.round
-    if action is Action.APPROVE and is_last and application.kind is Kind.VEHICLE_PASS:
+    target = _move(actor, application, choice.action, way, now=now)
+    decision = _insert_decision(
+        {
+            "application_id": application.id,
+            "round": round_,
+            "step": way.step,
+            "action": choice.action,
+            "actor_id": actor.id,
+            "department_id": actor.department_id,
+            "reason_code": choice.reason_code,
+            "comment": choice.comment,
+            "created_at": now,
+        }
+    )
+    if decision is None:
+        raise already_decided(application)
+    audit.record(
+        f"application.{choice.action.value}",
+        actor=actor,
+        obj=application,
+        details={"step": way.step, "round": round_, "reason_code": decision.reason_code},
+        now=now,
+    )
+    _notify(actor, application, choice, way, target, now=now)
+    return decision
+
+
+def _move(
+    actor: User, application: Application, action: Action, way: Route, *, now: datetime
+) -> State:
+    """The state change, with the separation of duties and, before a pass is issued, the
+    plate's and drivers' conflicts checked under their locks."""
+    issues = action is Action.APPROVE and way.is_last
+    if issues and application.kind is Kind.VEHICLE_PASS:
         # Before the move: the plate's and drivers' locks come before the application's row.
         conflicts.hold([conflicts.values_of(application)])
     try:
@@ -220,8 +265,8 @@ def decide(
             application,
             action,
             now=now,
-            facts=Facts(is_last_step=is_last),
-            values=values,
+            facts=Facts(is_last_step=way.is_last),
+            values=way.values,
             unless=_DECIDED_ANOTHER_STEP,
             unless_params=_another_step_params(actor, application),
         )
@@ -231,47 +276,36 @@ def decide(
                 _l("You signed another step of this application; a colleague must decide this one.")
             ) from None
         raise already_decided(application) from None
-    if action is Action.APPROVE and is_last:
+    if issues:
         # After the move: a refusal rolls the move back with the rest of the transaction.
         conflicts.check_before_issue(application, now=now)
+    return target
 
-    decision = _insert_decision(
-        {
-            "application_id": application.id,
-            "round": round_,
-            "step": step,
-            "action": action,
-            "actor_id": actor.id,
-            "department_id": actor.department_id,
-            "reason_code": reason_code if action is Action.REJECT else None,
-            "comment": comment,
-            "created_at": now,
-        }
-    )
-    if decision is None:
-        raise already_decided(application)
-    audit.record(
-        f"application.{action.value}",
-        actor=actor,
-        obj=application,
-        details={"step": step, "round": round_, "reason_code": decision.reason_code},
-        now=now,
-    )
+
+def _notify(
+    actor: User,
+    application: Application,
+    choice: Choice,
+    way: Route,
+    target: State,
+    *,
+    now: datetime,
+) -> None:
+    """The applicant hears of every decision; the next step's approvers, that one waits."""
     applicant = [application.created_by]
     if target is State.APPROVED:
         on_final_approval(application, actor, now=now)
-    elif next_signer is not None:
-        notifications.notify(applicant, "approved_step", application, step=step)
+    elif way.next_signer is not None:
+        notifications.notify(applicant, "approved_step", application, step=way.step)
         notifications.notify(
-            notifications.approvers_of(next_signer.department_code, next_signer.scope),
+            notifications.approvers_of(way.next_signer.department_code, way.next_signer.scope),
             "waiting",
             application,
         )
-    elif action is Action.RETURN:
-        notifications.notify(applicant, "returned", application, comment=comment)
+    elif choice.action is Action.RETURN:
+        notifications.notify(applicant, "returned", application, comment=choice.comment)
     else:
-        notifications.notify(applicant, "rejected", application, comment=comment)
-    return decision
+        notifications.notify(applicant, "rejected", application, comment=choice.comment)
 
 
 def _insert_decision(values: dict[str, Any]) -> Decision | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select, update
@@ -134,6 +134,30 @@ def step_at(workflow: Workflow, position: int) -> WorkflowStep:
         if step.position == position:
             return step
     raise LookupError(f"workflow {workflow.id} has no step {position}")
+
+
+def enter_step(step: WorkflowStep, signer: Signer, *, now: datetime) -> dict[str, object]:
+    """The values an application takes when it enters a step (submission, bulk submission,
+    an approval that passes it on): who signs it, since when, by when, not escalated."""
+    return {
+        "current_step": step.position,
+        "current_department_code": signer.department_code,
+        "current_scope": signer.scope,
+        "step_entered_at": now,
+        "step_due_at": now + timedelta(hours=step.sla_hours),
+        "escalation_level": 0,
+    }
+
+
+#: The values of an application that waits at no step (returned, rejected, approved, withdrawn).
+AT_NO_STEP: Mapping[str, object] = {
+    "current_step": None,
+    "current_department_code": None,
+    "current_scope": None,
+    "step_entered_at": None,
+    "step_due_at": None,
+    "escalation_level": 0,
+}
 
 
 def signs_a_step(department: Department, application: Application) -> bool:
