@@ -8,7 +8,7 @@ from typing import Any
 
 from permits.extensions import db
 from permits.models import Checkpoint, Department, Enterprise, Role, User
-from permits.services import accounts, organisations
+from permits.services import accounts, attachments, organisations
 from permits.validators import USCC_ALPHABET, uscc_check_character
 
 PASSWORD = "river-lantern-4711"
@@ -156,7 +156,7 @@ def make_application(
     fields = vehicle_fields(**overrides) if kind == "vehicle_pass" else work_fields(**overrides)
     application = applications.create_draft(user, kind, fields, now=utcnow())
     if kind == "work_resumption":
-        applications.add_attachment(
+        attachments.add_attachment(
             user,
             application,
             purpose="prevention_plan",

@@ -25,7 +25,7 @@ from permits.models import (
     Role,
     utcnow,
 )
-from permits.services import applications, bulk
+from permits.services import applications, attachments, bulk
 from permits.services.bulk import columns
 from permits.services.errors import ValidationFailed
 from permits.workflow import Action, State
@@ -338,7 +338,7 @@ def test_a_row_whose_truck_or_driver_already_holds_a_pass_names_that_pass(app: F
 
 def kept_rows_path(result_url: str) -> Any:
     """Where the rows read from an upload are kept beside the file."""
-    return applications.upload_dir() / "bulk" / f"{result_url.rsplit('/', 1)[1]}.rows.json"
+    return attachments.upload_dir() / "bulk" / f"{result_url.rsplit('/', 1)[1]}.rows.json"
 
 
 def stored_plates() -> list[str | None]:

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from permits import spreadsheets
 from permits.models import Application, Role
-from permits.services import applications
+from permits.services import attachments
 from permits.services.bulk import columns
 from permits.services.errors import ValidationFailed
 from permits.spreadsheets import Limits, MiB, read_table
@@ -109,7 +109,7 @@ def refused(client: FlaskClient, content: bytes, name: str = "fleet.xlsx") -> st
     response = upload(client, content, name)
     assert response.status_code == 422, response.status_code
     assert count(Application) == 0
-    kept = applications.upload_dir() / "bulk"
+    kept = attachments.upload_dir() / "bulk"
     assert not kept.exists() or not any(kept.iterdir())
     return response.get_data(as_text=True)
 
@@ -126,7 +126,7 @@ def refusal(content: bytes, limits: Limits) -> str:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    for path in (applications.upload_dir() / "bulk").glob("*"):
+    for path in (attachments.upload_dir() / "bulk").glob("*"):
         path.unlink()  # what earlier tests kept: this file asserts that nothing is kept
     return browser(app, make_user(Role.ENTERPRISE))
 

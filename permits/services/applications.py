@@ -5,24 +5,15 @@ Drafts may be incomplete, but whatever a draft holds is valid; submit checks com
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import os
-import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, func, or_, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import joinedload
 
 from permits import audit, regions, validators
 from permits.extensions import db
@@ -43,9 +34,7 @@ from permits.services.conflicts import conflicts, hold, values_of
 from permits.services.errors import (
     Conflict,
     NotAllowed,
-    StorageFailed,
     ValidationFailed,
-    os_error_name,
 )
 from permits.services.state import StateMoved, move
 from permits.workflow import EDITABLE, Action, IllegalTransition, State
@@ -77,13 +66,7 @@ REQUIRED = {
     Kind.VEHICLE_PASS: VP_FIELDS,
 }
 #: What an uploaded file is (a string column: a new purpose needs no migration).
-ATTACHMENT_PURPOSES = ("prevention_plan", "vehicle_licence", "driving_licence", "other")
 #: Magic numbers of the file types we accept, checked on the content, never on the name.
-FILE_SIGNATURES = (
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-)
 
 REQUIRED_MESSAGE = _l("This field is required.")
 #: Text fields stored as "" rather than NULL when cleared.
@@ -667,191 +650,3 @@ def withdraw(actor: User, application: Application, *, now: datetime) -> Applica
             notifications.approvers_of(department_code, scope), "withdrawn", application
         )
     return application
-
-
-def _sniff(head: bytes) -> tuple[str, str] | None:
-    for signature, content_type, extension in FILE_SIGNATURES:
-        if head.startswith(signature):
-            return content_type, extension
-    return None
-
-
-def upload_dir() -> Path:
-    configured = current_app.config.get("UPLOAD_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
-
-
-def add_attachment(
-    actor: User,
-    application: Application,
-    *,
-    purpose: str,
-    filename: str,
-    content: bytes,
-    now: datetime,
-) -> Attachment:
-    """Stores a PDF, JPEG or PNG (judged by its content) under a name the server makes up."""
-    problems: dict[str, str] = {}
-    if purpose not in ATTACHMENT_PURPOSES:
-        problems["purpose"] = str(
-            _l("The purpose is one of: %(purposes)s.", purposes=", ".join(ATTACHMENT_PURPOSES))
-        )
-    sniffed = _sniff(content[:16])
-    if not content:
-        problems["file"] = str(_l("Choose a file to upload."))
-    elif sniffed is None:
-        problems["file"] = str(_l("Only PDF, JPEG and PNG files are accepted."))
-    if problems:
-        raise ValidationFailed(INVALID, problems)
-    assert sniffed is not None
-    if application.status not in EDITABLE:
-        raise Conflict(_l("Files can be added only while the application can be changed."))
-    content_type, extension = sniffed
-    key = secrets.token_hex(16)
-    _store_file(upload_dir(), key, content)
-    stem = (
-        re.sub(r"[^\w\-. ]+", "_", Path(filename or "file").stem, flags=re.UNICODE)[:150] or "file"
-    )
-    attachment = Attachment(
-        application_id=application.id,
-        purpose=purpose,
-        filename=stem + extension,
-        content_type=content_type,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        storage_key=key,
-        uploaded_by_id=actor.id,
-        created_at=now,
-    )
-    application.attachments.append(attachment)
-    db.session.flush()
-    audit.record(
-        "attachment.add",
-        actor=actor,
-        obj=application,
-        details={"attachment": attachment.id, "purpose": purpose, "size": len(content)},
-        now=now,
-    )
-    return attachment
-
-
-def _store_file(folder: Path, key: str, content: bytes) -> None:
-    """Writes the file whole or not at all; a full disk or unwritable folder is a StorageFailed."""
-    temporary = folder / f".{key}.part"
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-            handle.write(content)
-        os.replace(temporary, folder / key)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        log.error("an attachment could not be stored in the upload folder: %s", os_error_name(exc))
-        raise StorageFailed(
-            _l(
-                "The file could not be stored: the server's storage is full or not writable. "
-                "It has been logged; please try again later."
-            )
-        ) from exc
-
-
-def attachment_path(attachment: Attachment) -> Path:
-    return upload_dir() / attachment.storage_key
-
-
-def history(application: Application) -> list[Decision]:
-    """Every decision on the application, oldest first, with its actor and department: one
-    query, where walking `application.decisions` loads each other actor and department alone."""
-    return list(db.session.scalars(_HISTORY, {"application_id": application.id}))
-
-
-def attachments_of(application: Application) -> list[Attachment]:
-    """The application's files, oldest first: `application.attachments`, read by a statement
-    built once when not loaded yet (the relationship's lazy load cost twice as much)."""
-    if "attachments" not in sa_inspect(application).unloaded:
-        return list(application.attachments)
-    return list(db.session.scalars(_ATTACHMENTS, {"application_id": application.id}))
-
-
-# Built once: the answer to every decision reads both.
-_HISTORY = (
-    select(Decision)
-    .where(Decision.application_id == bindparam("application_id"))
-    .options(joinedload(Decision.actor), joinedload(Decision.department))
-    .order_by(Decision.id)
-)
-_ATTACHMENTS = (
-    select(Attachment)
-    .where(Attachment.application_id == bindparam("application_id"))
-    .order_by(Attachment.id)
-)
-
-
-def enterprise_applications(
-    enterprise_id: int,
-    *,
-    status: State | None = None,
-    kind: Kind | None = None,
-    before_id: int | None = None,
-    limit: int = 20,
-) -> list[Application]:
-    """The enterprise's applications, newest first, by keyset on the id."""
-    query = select(Application).where(Application.enterprise_id == enterprise_id)
-    if status is not None:
-        query = query.where(Application.status == status)
-    if kind is not None:
-        query = query.where(Application.kind == kind)
-    if before_id is not None:
-        query = query.where(Application.id < before_id)
-    return list(db.session.scalars(query.order_by(Application.id.desc()).limit(limit)))
-
-
-def visible_applications(
-    user: User,
-    *,
-    status: State | None = None,
-    kind: Kind | None = None,
-    after_id: int | None = None,
-    newest_first: bool = True,
-    limit: int = 20,
-) -> list[Application]:
-    """What a user may list: an enterprise its own; an approver what waits at or was decided by
-    its department; admins and supervisors everything. Keyset pages on the id."""
-    query = select(Application)
-    if user.role is Role.ENTERPRISE:
-        query = query.where(Application.enterprise_id == user.enterprise_id)
-    elif user.role is Role.APPROVER and user.department is not None:
-        department = user.department
-        decided_here = exists().where(
-            Decision.application_id == Application.id, Decision.department_id == department.id
-        )
-        query = query.where(
-            or_(
-                and_(
-                    Application.current_department_code == department.code,
-                    Application.current_scope == department.scope,
-                ),
-                decided_here,
-            )
-        )
-    elif user.role not in (Role.ADMIN, Role.SUPERVISOR):
-        return []
-    if status is not None:
-        query = query.where(Application.status == status)
-    if kind is not None:
-        query = query.where(Application.kind == kind)
-    if after_id is not None:
-        query = query.where(
-            Application.id < after_id if newest_first else Application.id > after_id
-        )
-    order = Application.id.desc() if newest_first else Application.id.asc()
-    return list(db.session.scalars(query.order_by(order).limit(limit)))
-
-
-def count_by_status(enterprise_id: int) -> dict[State, int]:
-    rows = db.session.execute(
-        select(Application.status, func.count())
-        .where(Application.enterprise_id == enterprise_id)
-        .group_by(Application.status)
-    )
-    return {State(status): int(n) for status, n in rows}

@@ -36,7 +36,7 @@ from permits import audit, regions, spreadsheets
 from permits.extensions import db
 from permits.labels import CARGO_NAMES, VEHICLE_TYPE_NAMES
 from permits.models import Application, ApplicationBatch, Decision, Driver, Kind, Role, User
-from permits.services import applications, notifications, workflows
+from permits.services import applications, attachments, notifications, workflows
 from permits.services.conflicts import batch_conflicts, hold, seen_anywhere
 from permits.services.errors import (
     Conflict,
@@ -478,7 +478,7 @@ def corrected_csv(rows: list[Row]) -> bytes:
 
 
 def _folder() -> Path:
-    return applications.upload_dir() / "bulk"
+    return attachments.upload_dir() / "bulk"
 
 
 #: The kept rows' format. Bump it whenever `read_rows` changes what it makes of a file: rows

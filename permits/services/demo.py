@@ -15,7 +15,15 @@ from flask import current_app
 from permits import regions, validators
 from permits.extensions import db
 from permits.models import CITY_SCOPE, Application, Department, Role, User, utcnow
-from permits.services import accounts, applications, organisations, reviews, workflows
+from permits.services import (
+    accounts,
+    application_queries,
+    applications,
+    attachments,
+    organisations,
+    reviews,
+    workflows,
+)
 
 DEMO_PASSWORD = "shanghai-demo-2022"  # noqa: S105 - printed to the operator on purpose
 DEMO_DOMAIN = "demo.permits.example"
@@ -199,7 +207,7 @@ def _demo_applications() -> None:
     logistics = accounts.user_by_email(_email("chen.pujiang"))
     medical = accounts.user_by_email(_email("wang.kangan"))
     assert logistics is not None and medical is not None
-    if applications.enterprise_applications(logistics.enterprise_id or 0, limit=1):
+    if application_queries.enterprise_applications(logistics.enterprise_id or 0, limit=1):
         return
     now = utcnow()
     start = applications.today(now)  # valid today, so the demo checkpoint shows green
@@ -330,7 +338,7 @@ def _demo_applications() -> None:
             },
             now=now,
         )
-        applications.add_attachment(
+        attachments.add_attachment(
             medical,
             work,
             purpose="prevention_plan",

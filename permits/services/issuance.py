@@ -22,7 +22,7 @@ from permits.extensions import db
 from permits.models import Application, Enterprise, Kind, Pass, PassStatus, Role, User
 from permits.passes import codes, token
 from permits.passes.keys import KeyStorageError, KeyStore, SigningKey
-from permits.services import applications, counters, notifications, workflows
+from permits.services import applications, attachments, counters, notifications, workflows
 from permits.services import text as typed_text
 from permits.services.errors import (
     Conflict,
@@ -363,9 +363,9 @@ def renew(actor: User, issued: Pass, *, now: datetime) -> Application:
     application = applications.create_draft(actor, old.kind, fields, now=now)
     application.renewal_of_id = issued.id
     for attachment in old.attachments:  # the plan still applies; the enterprise may replace it
-        path = applications.attachment_path(attachment)
+        path = attachments.attachment_path(attachment)
         if path.is_file():
-            applications.add_attachment(
+            attachments.add_attachment(
                 actor,
                 application,
                 purpose=attachment.purpose,

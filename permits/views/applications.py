@@ -51,7 +51,7 @@ from permits.permissions import (
     can_withdraw_application,
     roles_required,
 )
-from permits.services import applications, issuance, notifications
+from permits.services import application_queries, applications, attachments, issuance, notifications
 from permits.services.errors import DomainError, ValidationFailed
 from permits.workflow import State
 
@@ -185,14 +185,14 @@ def index() -> str:
     except ValueError:
         state = None
     before = int_arg("before")
-    items = applications.enterprise_applications(
+    items = application_queries.enterprise_applications(
         me.enterprise_id, status=state, before_id=before, limit=PAGE_SIZE + 1
     )
     return render_template(
         "applications/index.html",
         items=items[:PAGE_SIZE],
         older=items[PAGE_SIZE - 1].id if len(items) > PAGE_SIZE else None,
-        counts=applications.count_by_status(me.enterprise_id),
+        counts=application_queries.count_by_status(me.enterprise_id),
         state=state,
         now=utcnow(),
     )
@@ -278,7 +278,7 @@ def upload(application_id: int) -> Response | tuple[str, int]:
     upload = request.files.get("file")
     filename = upload.filename or "" if upload else ""
     try:
-        applications.add_attachment(
+        attachments.add_attachment(
             acting_user(),
             application,
             purpose=form.purpose.data or "",
@@ -402,7 +402,7 @@ def serve_attachment(application_id: int, attachment_id: int) -> Response:
         or not can_download_attachment(acting_user(), attachment)
     ):
         abort(404)
-    path = applications.attachment_path(attachment)
+    path = attachments.attachment_path(attachment)
     if not path.is_file():
         abort(404)
     response = send_file(

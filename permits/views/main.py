@@ -11,7 +11,7 @@ from permits import ratelimit
 from permits.extensions import db
 from permits.models import Role
 from permits.permissions import acting_user, public
-from permits.services import applications, reviews
+from permits.services import application_queries, reviews
 from permits.workflow import State
 
 bp = Blueprint("main", __name__)
@@ -29,7 +29,7 @@ def home() -> str:
         return render_template("main/welcome.html")
     me = acting_user()
     counts = (
-        applications.count_by_status(me.enterprise_id)
+        application_queries.count_by_status(me.enterprise_id)
         if me.role is Role.ENTERPRISE and me.enterprise_id is not None
         else {}
     )

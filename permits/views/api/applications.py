@@ -20,7 +20,7 @@ from permits.permissions import (
     can_withdraw_application,
     roles_required,
 )
-from permits.services import applications, issuance, reviews
+from permits.services import application_queries, applications, attachments, issuance, reviews
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
 from permits.views.applications import serve_attachment
@@ -140,7 +140,7 @@ def application_json(application: Application, *, full: bool = True) -> dict[str
             "created_at": _iso(a.created_at),
             "url": url_for("api.get_attachment", application_id=application.id, attachment_id=a.id),
         }
-        for a in applications.attachments_of(application)
+        for a in application_queries.attachments_of(application)
     ]
     data["history"] = [
         {
@@ -155,7 +155,7 @@ def application_json(application: Application, *, full: bool = True) -> dict[str
             "reason_code": d.reason_code,
             "at": _iso(d.created_at),
         }
-        for d in applications.history(application)
+        for d in application_queries.history(application)
     ]
     return data
 
@@ -189,7 +189,7 @@ def update_application(application_id: int) -> Response:
 def add_attachment(application_id: int) -> Response:
     application = _load(application_id)
     upload = request.files.get("file")
-    attachment = applications.add_attachment(
+    attachment = attachments.add_attachment(
         acting_user(),
         application,
         purpose=request.form.get("purpose", ""),
@@ -314,7 +314,7 @@ def list_applications() -> Response:
             return json_error(400, "cursor is not valid.")
         if after_id is not None and not 0 <= after_id <= MAX_ROW_ID:
             return json_error(400, "cursor is not valid.")
-        items = applications.visible_applications(
+        items = application_queries.visible_applications(
             me,
             status=status,
             kind=kind,

@@ -14,7 +14,7 @@ from permits.database import MAX_ROW_ID
 from permits.models import CargoCategory, Kind, VehicleType
 from permits.passes.token import Result
 from permits.permissions import public
-from permits.services.applications import ATTACHMENT_PURPOSES, FILE_SIGNATURES
+from permits.services.attachments import ATTACHMENT_PURPOSES, FILE_SIGNATURES
 from permits.services.batch_review import MAX_BULK
 from permits.services.batches import BATCH_LIMIT
 from permits.services.reviews import REJECT_REASONS
