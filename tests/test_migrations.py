@@ -437,6 +437,87 @@ def seed_0011(conn: Connection) -> None:
     )
 
 
+def seed_0012(conn: Connection) -> None:
+    """A demand ticket routed by the first routing version, copied to a department, with its
+    history, a file and a notification about it."""
+    _insert(conn, "demand_routings", {"id": 1, "version": 1, "is_current": True, "created_at": NOW})
+    _insert(
+        conn,
+        "demand_routes",
+        {"id": 1, "routing_id": 1, "category": "staff_return", "department_code": "economy"},
+    )
+    _insert(
+        conn,
+        "demands",
+        {
+            "id": 1,
+            "enterprise_id": 1,
+            "created_by_id": 1,
+            "category": "staff_return",
+            "title": "员工无法返岗",
+            "description": "小区封控，12名员工无法到岗。",
+            "district": "310115",
+            "application_id": 1,
+            "status": "accepted",
+            "revision": 1,
+            "routing_id": 1,
+            "department_code": "economy",
+            "scope": "310115",
+            "transfers": 0,
+            "due_at": NOW,
+            "escalation_level": 0,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "accepted_at": NOW,
+        },
+    )
+    _insert(
+        conn,
+        "demand_events",
+        {
+            "id": 1,
+            "demand_id": 1,
+            "action": "file",
+            "actor_id": 1,
+            "text": "",
+            "details": {},
+            "created_at": NOW,
+        },
+        {
+            "id": 2,
+            "demand_id": 1,
+            "action": "accept",
+            "actor_id": 2,
+            "department_id": 1,
+            "text": "",
+            "details": {},
+            "created_at": NOW,
+        },
+    )
+    _insert(
+        conn,
+        "demand_copies",
+        {"demand_id": 1, "department_id": 1, "added_by_id": 2, "created_at": NOW},
+    )
+    _insert(
+        conn,
+        "demand_files",
+        {
+            "id": 1,
+            "demand_id": 1,
+            "event_id": 1,
+            "filename": "名单.pdf",
+            "content_type": "application/pdf",
+            "size": 10,
+            "sha256": "2" * 64,
+            "storage_key": "3" * 32,
+            "uploaded_by_id": 1,
+            "created_at": NOW,
+        },
+    )
+    conn.execute(sa.text("UPDATE notifications SET demand_id = 1 WHERE id = 1"))
+
+
 #: Each revision in order, with what it adds to a city that has been running on the one before.
 REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001", seed_0001),
@@ -450,6 +531,7 @@ REVISIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0009", seed_0009),
     ("0010", seed_0010),
     ("0011", seed_0011),
+    ("0012", seed_0012),
 ]
 
 

@@ -27,6 +27,15 @@ from permits.models.applications import (
 from permits.models.audit import AuditEvent, AuditHead
 from permits.models.base import Base, utcnow
 from permits.models.checkpoints import Checkpoint, ScanEvent
+from permits.models.demands import (
+    Demand,
+    DemandCategory,
+    DemandCopy,
+    DemandEvent,
+    DemandFile,
+    DemandRoute,
+    DemandRouting,
+)
 from permits.models.notifications import Notification
 from permits.models.passes import Counter, Pass, PassStatus
 from permits.models.revocations import MassRevocation, MassRevocationStatus
@@ -48,6 +57,13 @@ __all__ = [
     "Checkpoint",
     "Counter",
     "Decision",
+    "Demand",
+    "DemandCategory",
+    "DemandCopy",
+    "DemandEvent",
+    "DemandFile",
+    "DemandRoute",
+    "DemandRouting",
     "Department",
     "Driver",
     "Enterprise",

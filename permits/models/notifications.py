@@ -19,6 +19,7 @@ class Notification(Base):
     application_id: Mapped[int | None] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE")
     )
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
     #: What happened (see services.notifications.MESSAGES); rendered in the reader's language.
     event: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
