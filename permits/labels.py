@@ -16,6 +16,7 @@ ROLE_NAMES = {
     Role.CHECKPOINT: _l("Checkpoint staff"),
     Role.ADMIN: _l("Administrator"),
     Role.SUPERVISOR: _l("Supervisor"),
+    Role.HANDLER: _l("Demand handler"),
 }
 
 DEPARTMENT_NAMES = {

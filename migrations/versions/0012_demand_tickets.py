@@ -126,6 +126,12 @@ def upgrade():
     with op.batch_alter_table('demand_files', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_demand_files_demand_id'), ['demand_id'], unique=False)
 
+    # The role `handler` (a department's user for tickets only) needs a department.
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_check_constraint(
+            op.f('ck_users_handler_has_department'), "role <> 'handler' OR department_id IS NOT NULL"
+        )
+
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('demand_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_notifications_demand_id_demands'), 'demands', ['demand_id'], ['id'], ondelete='CASCADE')
@@ -136,6 +142,9 @@ def downgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_notifications_demand_id_demands'), type_='foreignkey')
         batch_op.drop_column('demand_id')
+
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_users_handler_has_department'), type_='check')
 
     with op.batch_alter_table('demand_files', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_demand_files_demand_id'))

@@ -27,6 +27,8 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     #: City leadership; reads the supervision figures.
     SUPERVISOR = "supervisor"
+    #: Officer of a department who handles demand tickets and never decides applications.
+    HANDLER = "handler"
 
 
 #: Department codes of DESIGN.md; the scope is a 6-digit district code or CITY_SCOPE.
@@ -106,6 +108,9 @@ class User(Base):
         ),
         CheckConstraint(
             "role <> 'checkpoint' OR checkpoint_id IS NOT NULL", name="checkpoint_has_checkpoint"
+        ),
+        CheckConstraint(
+            "role <> 'handler' OR department_id IS NOT NULL", name="handler_has_department"
         ),
     )
 
