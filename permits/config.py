@@ -108,6 +108,15 @@ class Defaults:
     #: keep serving the older ones. 0 recomputes them for every request.
     SUPERVISION_MAX_AGE_SECONDS = 60
 
+    #: Demand tickets: accepted within this many working hours, on these weekdays (0 is
+    #: Monday; "0123456" when the departments work every day, as in a lockdown), from 9:00 to
+    #: 18:00 in TIMEZONE; answered within DEMAND_ANSWER_DAYS of acceptance; an answer the
+    #: enterprise leaves unconfirmed closes itself after DEMAND_CONFIRM_DAYS.
+    DEMAND_ACCEPT_HOURS = 4
+    DEMAND_WORKING_DAYS = "01234"
+    DEMAND_ANSWER_DAYS = 3
+    DEMAND_CONFIRM_DAYS = 7
+
     #: SMTP for notification emails; empty MAIL_SERVER sends none (in-app notifications stay).
     MAIL_SERVER = ""
     MAIL_PORT = 587
@@ -169,6 +178,7 @@ TEXT_SETTINGS = (
     "KEYS_DIR",
     "PASS_ISSUER",
     "PDF_FONT",
+    "DEMAND_WORKING_DAYS",
 )
 
 
@@ -200,6 +210,12 @@ def _derive(app: Flask) -> None:
         options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
     cfg["RATELIMIT_STORAGE_OPTIONS"] = options | dict(cfg.get("RATELIMIT_STORAGE_OPTIONS") or {})
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
+    days = cfg["DEMAND_WORKING_DAYS"]
+    if not days or not set(days) <= set("0123456"):
+        raise ConfigurationRefused(
+            f"DEMAND_WORKING_DAYS is {days!r}: give the working weekdays as digits, 0 for Monday"
+            " to 6 for Sunday (e.g. 01234)."
+        )
     cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     cfg.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     if cfg["HTTPS"]:

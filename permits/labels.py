@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from permits.models import CargoCategory, Kind, MassRevocationStatus, Role, VehicleType
+from permits.demand_workflow import DemandAction, DemandNote, DemandState
+from permits.models import (
+    CargoCategory,
+    DemandCategory,
+    Kind,
+    MassRevocationStatus,
+    Role,
+    VehicleType,
+)
 from permits.passes.token import Result
 from permits.services.reviews import REJECT_REASONS
 from permits.workflow import Action, State
@@ -103,4 +111,41 @@ MASS_REVOCATION_STATUS_NAMES = {
     MassRevocationStatus.PENDING: _l("Waiting for a second administrator"),
     MassRevocationStatus.DONE: _l("Carried out"),
     MassRevocationStatus.CANCELLED: _l("Cancelled"),
+}
+
+DEMAND_CATEGORY_NAMES = {
+    DemandCategory.STAFF_RETURN: _l("Staff cannot return to work"),
+    DemandCategory.LOGISTICS: _l("Logistics and transport"),
+    DemandCategory.SUPPLY_CHAIN: _l("Suppliers or customers not resumed"),
+    DemandCategory.PREVENTION_SUPPLIES: _l("Epidemic prevention supplies"),
+    DemandCategory.TESTING: _l("Testing services"),
+    DemandCategory.FINANCE: _l("Rent, tax and loans"),
+    DemandCategory.UTILITIES: _l("Water, power, gas and networks"),
+    DemandCategory.POLICY: _l("Policy questions"),
+    DemandCategory.OTHER: _l("Other difficulty"),
+}
+
+DEMAND_STATE_NAMES = {
+    DemandState.OPEN: _l("Waiting to be accepted"),
+    DemandState.ACCEPTED: _l("Accepted, being handled"),
+    DemandState.ANSWERED: _l("Answered, waiting for your confirmation"),
+    DemandState.REOPENED: _l("Reopened, not solved"),
+    DemandState.ASSIGNED_BY_SUPERVISOR: _l("With the supervisors, to be assigned"),
+    DemandState.CLOSED: _l("Solved"),
+    DemandState.CLOSED_UNCONFIRMED: _l("Closed without confirmation"),
+    DemandState.WITHDRAWN: _l("Withdrawn"),
+}
+
+DEMAND_ACTION_NAMES = {
+    DemandAction.FILE: _l("Filed"),
+    DemandAction.ACCEPT: _l("Accepted"),
+    DemandAction.ANSWER: _l("Answered"),
+    DemandAction.TRANSFER: _l("Transferred"),
+    DemandAction.ASSIGN: _l("Assigned by the supervisors"),
+    DemandAction.CONFIRM: _l("Confirmed solved"),
+    DemandAction.REOPEN: _l("Reopened"),
+    DemandAction.EXPIRE: _l("Closed without confirmation"),
+    DemandAction.WITHDRAW: _l("Withdrawn"),
+    DemandNote.NOTE: _l("Note"),
+    DemandNote.COPY: _l("Department copied in"),
 }

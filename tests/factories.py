@@ -60,7 +60,7 @@ def make_user(role: Role = Role.ENTERPRISE, **fields: Any) -> User:
     org: dict[str, Any] = {}
     if role is Role.ENTERPRISE:
         org["enterprise"] = fields.pop("enterprise", None) or make_enterprise()
-    elif role is Role.APPROVER:
+    elif role in (Role.APPROVER, Role.HANDLER):
         org["department"] = fields.pop("department", None) or make_department()
     elif role is Role.CHECKPOINT:
         org["checkpoint"] = fields.pop("checkpoint", None) or make_checkpoint()

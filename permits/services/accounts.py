@@ -105,6 +105,8 @@ def create_user(
         problems["enterprise"] = str(_l("An enterprise account needs its enterprise."))
     if role is Role.APPROVER and department is None:
         problems["department"] = str(_l("An approver needs a department and a scope."))
+    if role is Role.HANDLER and department is None:
+        problems["department"] = str(_l("A demand handler needs a department and a scope."))
     if role is Role.CHECKPOINT and checkpoint is None:
         problems["checkpoint"] = str(_l("A checkpoint account needs its checkpoint."))
     typed_text.check(problems, {"name": name})
@@ -118,7 +120,9 @@ def create_user(
         role=role,
         password_hash=password_hash or hash_password(password),
         enterprise_id=enterprise.id if enterprise and role is Role.ENTERPRISE else None,
-        department_id=department.id if department and role is Role.APPROVER else None,
+        department_id=(
+            department.id if department and role in (Role.APPROVER, Role.HANDLER) else None
+        ),
         checkpoint_id=checkpoint.id if checkpoint and role is Role.CHECKPOINT else None,
         must_change_password=must_change_password,
     )

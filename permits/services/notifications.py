@@ -72,8 +72,34 @@ MESSAGES = {
         " confirm what %(actor)s asks for in the next %(days)s days. If this was not agreed,"
         " act now."
     ),
+    "demand_waiting": _l(
+        "Demand ticket %(ticket)s from %(enterprise)s (%(category)s: %(title)s) waits for your"
+        " department to accept it."
+    ),
+    "demand_accepted": _l("Your demand ticket %(ticket)s (%(title)s) was accepted."),
+    "demand_answered": _l(
+        "Your demand ticket %(ticket)s (%(title)s) was answered: read the answer, then confirm"
+        " it solved or say it is not."
+    ),
+    "demand_reopened": _l(
+        "Demand ticket %(ticket)s (%(title)s) is not solved, says %(enterprise)s: %(reason)s"
+    ),
+    "demand_copied": _l(
+        "Your department was copied in on demand ticket %(ticket)s from %(enterprise)s (%(title)s)."
+    ),
+    "demand_confirmed": _l("%(enterprise)s confirmed demand ticket %(ticket)s solved."),
+    "demand_withdrawn": _l("%(enterprise)s withdrew demand ticket %(ticket)s."),
+    "demand_to_assign": _l(
+        "Demand ticket %(ticket)s from %(enterprise)s was transferred three times: choose the"
+        " department that handles it."
+    ),
+    "demand_closed_unconfirmed": _l(
+        "Your demand ticket %(ticket)s (%(title)s) was closed: its answer was not confirmed in"
+        " time. File a new one if the difficulty remains."
+    ),
 }
 SUBJECT = _l("Permits: application %(number)s")
+DEMAND_SUBJECT = _l("Permits: demand ticket %(ticket)s")
 ENTERPRISE_SUBJECT = _l("Permits: %(enterprise)s")
 NOTICE_SUBJECT = _l("Permits: notice")
 
@@ -107,6 +133,7 @@ def _deliver(
     subject: Any,
     *,
     email: bool = True,
+    demand_id: int | None = None,
 ) -> None:
     """In-app notifications now; emails queued to go out after the commit."""
     session = db.session()
@@ -118,6 +145,7 @@ def _deliver(
             Notification(
                 user_id=user.id,
                 application_id=application_id,
+                demand_id=demand_id,
                 event=event,
                 params=params,
                 created_at=utcnow(),
@@ -197,3 +225,10 @@ def mark_all_read(user: User) -> None:
     ):
         notification.read_at = utcnow()
     db.session.flush()
+
+
+def notify_demand(
+    users: Iterable[User], event: str, params: dict[str, str], demand_id: int
+) -> None:
+    """Like `notify`, about one demand ticket (services.demand_notices says who and what)."""
+    _deliver(users, event, params, None, DEMAND_SUBJECT, demand_id=demand_id)
