@@ -37,7 +37,14 @@ from permits.models import (
     User,
     utcnow,
 )
-from permits.services import accounts, bulk, enterprises, revocations, workflows
+from permits.services import (
+    accounts,
+    bulk_sheets,
+    bulk_uploads,
+    enterprises,
+    revocations,
+    workflows,
+)
 from tests.api_helpers import Api, token_for
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
@@ -409,7 +416,7 @@ class World:
     def upload_key(self) -> str:
         """A spreadsheet the enterprise uploaded (one good row), waiting to be submitted."""
         owner = self.people.enterprise
-        key = bulk.keep_upload(owner, "fleet.csv", _fleet_csv(), now=utcnow())
+        key = bulk_uploads.keep_upload(owner, "fleet.csv", _fleet_csv(), now=utcnow())
         db.session.commit()
         return key
 
@@ -505,10 +512,10 @@ def _plan() -> Body:
 
 def _fleet_csv() -> bytes:
     """The upload template with one good vehicle row."""
-    from permits.services.bulk import columns, template_csv
+    from permits.services.bulk_sheets import columns, template_csv
 
     template = template_csv(service_today()).decode("utf-8-sig").splitlines()
-    keys = [key for key, _ in columns(bulk.max_drivers())]
+    keys = [key for key, _ in columns(bulk_sheets.max_drivers())]
     fields = vehicle_fields()
     driver = fields["drivers"][0]
     row = {**{k: str(v) for k, v in fields.items() if k != "drivers"}}
