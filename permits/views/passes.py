@@ -30,7 +30,7 @@ from permits.forms import ConfirmForm, RevokeForm, show_problems
 from permits.models import Kind, Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
 from permits.permissions import acting_user, can_view_application, public, roles_required
-from permits.services import issuance, verification
+from permits.services import issuance, scans
 from permits.services.errors import DomainError
 from permits.templating import division_name
 from permits.validators import mask_id_number
@@ -228,7 +228,7 @@ def _render(
         confirm_form=ConfirmForm(),
         link=link,
         mask=mask_id_number,
-        scans=verification.recent_scans(pass_id=issued.id)
+        scans=scans.recent_scans(pass_id=issued.id)
         if me is not None and me.role in (Role.APPROVER, Role.ADMIN, Role.SUPERVISOR)
         else [],
     ), status
