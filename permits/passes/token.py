@@ -18,7 +18,7 @@ import struct
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import cbor2
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -140,8 +140,7 @@ def sign(claims: PassClaims, private_key: ec.EllipticCurvePrivateKey, kid: bytes
     return PREFIX + b45encode(zlib.compress(message, 9))
 
 
-@dataclass(frozen=True)
-class Unpacked:
+class Unpacked(NamedTuple):
     """A PP1 text taken apart and its kid matched to one of the verifier's P-256 keys, its
     signature NOT yet checked: nothing in it counts until `verify` has checked that."""
 
