@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, logout_user
 
-from permits import audit
+from permits import audit, fastpaths
 from permits.models import User, utcnow
 from permits.services import accounts
 
@@ -83,12 +83,10 @@ def judge_api_credentials() -> None:
     Authorization header is judged by it alone, here. Flask-Login would get there too, through
     the request loader, but only after fingerprinting the caller's address and browser for
     session protection and parsing cookies, for a call that has no session: a sixteenth of a
-    verification. The user is kept where Flask-Login keeps the request's user (`g._login_user`,
-    read by `current_user`; Flask-Login 0.6)."""
+    verification (see fastpaths.set_request_user)."""
     if _api_credentials() is None:
         return
-    user = load_token_user(request)
-    g._login_user = user if user is not None else login_manager().anonymous_user()
+    fastpaths.set_request_user(load_token_user(request))
 
 
 def login_manager() -> LoginManager:
