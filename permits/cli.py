@@ -17,7 +17,15 @@ from sqlalchemy import func, select
 from permits import audit
 from permits.extensions import db
 from permits.models import AuditEvent, Role, utcnow
-from permits.services import accounts, demo, escalation, issuance, organisations, signing_keys
+from permits.services import (
+    accounts,
+    api_tokens,
+    demo,
+    escalation,
+    issuance,
+    organisations,
+    signing_keys,
+)
 from permits.services.errors import DomainError
 from permits.services.supervision import snapshot
 
@@ -151,7 +159,7 @@ def create_token(email: str, name: str) -> None:
         user = accounts.user_by_email(email)
         if user is None:
             raise click.ClickException(f"No user with email {email}.")
-        _token, plain = accounts.issue_api_token(user, name, now=utcnow())
+        _token, plain = api_tokens.issue_api_token(user, name, now=utcnow())
     click.echo(f"New API token for {user.email} (shown once; store it safely):")
     click.echo(plain)
 

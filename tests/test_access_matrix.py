@@ -37,7 +37,7 @@ from permits.models import (
     User,
     utcnow,
 )
-from permits.services import accounts, bulk, enterprises, revocations, workflows
+from permits.services import accounts, api_tokens, bulk, enterprises, revocations, workflows
 from tests.api_helpers import Api, token_for
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
@@ -415,7 +415,7 @@ class World:
 
     def token_of(self, user: User | None) -> int:
         owner = self.people.enterprise if self.foreign or user is None else user
-        token, _plain = accounts.issue_api_token(owner, "t", now=utcnow())
+        token, _plain = api_tokens.issue_api_token(owner, "t", now=utcnow())
         db.session.commit()
         return token.id
 
