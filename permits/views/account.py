@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.forms import ApiTokenForm, ChangePasswordForm, ConfirmForm, show_problems
+from permits.forms.accounts import ApiTokenForm, ChangePasswordForm
+from permits.forms.common import ConfirmForm, show_problems
 from permits.models import ApiToken, utcnow
 from permits.permissions import acting_user, can_revoke_token
 from permits.services import accounts, api_tokens

@@ -26,7 +26,8 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import devices, mail, regions
 from permits.extensions import db, limiter
-from permits.forms import LanguageForm, LoginForm, RegistrationForm, show_problems
+from permits.forms.accounts import LanguageForm, LoginForm, RegistrationForm
+from permits.forms.common import show_problems
 from permits.i18n import current_locale_name
 from permits.inputs import local_path
 from permits.login import mark_session_started

@@ -26,7 +26,8 @@ from werkzeug.wrappers import Response
 
 from permits import labels
 from permits.extensions import db, limiter
-from permits.forms import ConfirmForm, RevokeForm, show_problems
+from permits.forms.common import ConfirmForm, show_problems
+from permits.forms.revocations import RevokeForm
 from permits.models import Kind, Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
 from permits.permissions import acting_user, can_view_application, public, roles_required

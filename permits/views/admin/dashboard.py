@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits import regions
-from permits.forms import ExportFilterForm
+from permits.forms.admin import ExportFilterForm
 from permits.i18n import current_locale_name
 from permits.labels import DEPARTMENT_NAMES, KIND_NAMES, STATE_NAMES
 from permits.models import Kind, utcnow
