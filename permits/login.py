@@ -13,7 +13,7 @@ from flask_login import LoginManager, logout_user
 
 from permits import audit, fastpaths
 from permits.models import User, utcnow
-from permits.services import accounts
+from permits.services import accounts, api_tokens
 
 #: Endpoints whose every call is already logged as a scan event.
 SCAN_ENDPOINTS = frozenset({"api.verify", "api.upload_scans"})
@@ -60,7 +60,7 @@ def load_token_user(_request: object) -> User | None:
     if not header.startswith("Bearer "):
         g.token_error = True
         return None
-    user = accounts.user_for_api_token(
+    user = api_tokens.user_for_api_token(
         header[7:].strip(), now=utcnow(), may_remember=request.endpoint in SCAN_ENDPOINTS
     )
     if user is None:

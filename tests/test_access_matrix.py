@@ -39,6 +39,7 @@ from permits.models import (
 )
 from permits.services import (
     accounts,
+    api_tokens,
     bulk_sheets,
     bulk_uploads,
     enterprises,
@@ -422,7 +423,7 @@ class World:
 
     def token_of(self, user: User | None) -> int:
         owner = self.people.enterprise if self.foreign or user is None else user
-        token, _plain = accounts.issue_api_token(owner, "t", now=utcnow())
+        token, _plain = api_tokens.issue_api_token(owner, "t", now=utcnow())
         db.session.commit()
         return token.id
 

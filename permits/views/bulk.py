@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.forms import BulkUploadForm, ConfirmForm
+from permits.forms.applications import BulkUploadForm
+from permits.forms.common import ConfirmForm
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
 from permits.services import bulk

@@ -22,7 +22,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
 from permits.extensions import db, limiter
-from permits.forms import ConfirmForm, RevokeForm, show_problems
+from permits.forms.common import ConfirmForm, show_problems
+from permits.forms.revocations import RevokeForm
 from permits.models import Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
 from permits.permissions import acting_user, can_view_application, public, roles_required
