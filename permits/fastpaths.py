@@ -169,8 +169,18 @@ class _HeldConnections:
             if getattr(driver, "autocommit", None) is False:
                 driver.autocommit = True
             with self._lock:
+                # A new thread: forget those that ended, so that a server starting a thread
+                # per request (the threaded development server) holds no more connections
+                # than it has threads.
+                alive = {thread.ident for thread in threading.enumerate()}
+                ended = [self._by_thread.pop(i) for i in list(self._by_thread) if i not in alive]
                 self._by_thread[threading.get_ident()] = raw
+            for old in ended:
+                old.invalidate()
         return raw
+
+    def __len__(self) -> int:
+        return len(self._by_thread)
 
     def discard(self) -> None:
         """After an error: the next read of this thread opens a new connection."""
