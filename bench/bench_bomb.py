@@ -41,7 +41,7 @@ SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 def bomb(rows: int) -> bytes:
     """A workbook: the template's column names, then `rows` empty rows, packed as tight as zlib
     packs them."""
-    from permits.services.bulk import columns
+    from permits.services.bulk_sheets import columns
 
     header = "".join(f'<c t="inlineStr"><is><t>{name}</t></is></c>' for _, name in columns(3))
     out = io.BytesIO()
@@ -91,7 +91,8 @@ def rows_before(content: bytes) -> Iterator[tuple[Any, ...]]:
 
 
 def consume(rows: Iterable[Sequence[Any]]) -> str:
-    """What bulk.read_rows does with the rows, less the checks: stop after 1,000 blank rows."""
+    """What bulk_sheets.read_rows does with the rows, less the checks: stop after 1,000 blank
+    rows."""
     blank_run = kept = 0
     for values in rows:
         if not any(v not in (None, "") for v in values[:60]):
@@ -109,14 +110,14 @@ def child(mode: str, path: str) -> None:
     from flask_babel import force_locale
 
     from permits import create_app
-    from permits.services import bulk
+    from permits.services import bulk_sheets
     from permits.services.errors import ValidationFailed
     from permits.spreadsheets import read_table
 
     content = Path(path).read_bytes()
     app = create_app({"TESTING": True, "SECRET_KEY": "x" * 40, "DATABASE_URL": "sqlite://"})
     with app.app_context(), force_locale("en"):
-        limits = bulk._read_limits()
+        limits = bulk_sheets.read_limits()
         rss_before = rss_mib()
         started, cpu_started = time.perf_counter(), time.process_time()
         try:

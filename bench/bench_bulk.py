@@ -40,7 +40,7 @@ def spreadsheet(rows: int, fmt: str, max_drivers: int) -> bytes:
     """A filled template: distinct plates and drivers, every row valid."""
     from openpyxl import Workbook
 
-    from permits.services.bulk import columns
+    from permits.services.bulk_sheets import columns
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     cols = columns(max_drivers)
@@ -85,7 +85,7 @@ def main() -> None:
     from permits import create_app
     from permits.extensions import db
     from permits.models import Application, Role, utcnow
-    from permits.services import accounts, bulk, organisations
+    from permits.services import accounts, bulk, bulk_sheets, bulk_uploads, organisations
     from permits.validators import uscc_check_character
 
     folder = Path(tempfile.mkdtemp(prefix="permits-bench-bulk-"))
@@ -133,7 +133,7 @@ def main() -> None:
             figures: list[tuple[str, float, float]] = []
             with app.test_request_context():
                 start, start_cpu = time.perf_counter(), time.process_time()
-                rows = bulk.read_rows(content)
+                rows = bulk_sheets.read_rows(content)
                 figures.append(
                     ("read the file", time.perf_counter() - start, time.process_time() - start_cpu)
                 )
@@ -144,7 +144,7 @@ def main() -> None:
                 )
                 bad = [row for row in rows if row.problems]
                 assert not bad, (bad[0].number, bad[0].problems)
-                key = bulk.keep_upload(
+                key = bulk_uploads.keep_upload(
                     user, f"fleet.{args.format}", content, now=utcnow(), rows=rows
                 )
                 mark, mark_cpu = time.perf_counter(), time.process_time()

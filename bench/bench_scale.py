@@ -197,10 +197,10 @@ class Bench:
         from zoneinfo import ZoneInfo
 
         from permits.models import utcnow
-        from permits.services import supervision
+        from permits.services.supervision import snapshot
 
         with self.app.app_context():
-            supervision.refresh(utcnow(), zone=ZoneInfo(self.app.config["TIMEZONE"]))
+            snapshot.refresh(utcnow(), zone=ZoneInfo(self.app.config["TIMEZONE"]))
 
     def decisions_in_process(self, count: int) -> tuple[float, float]:
         """Median and p95 ms of an approval that issues a pass, one after another."""
@@ -383,16 +383,16 @@ class Bench:
         return sum(map(process_cpu_seconds, workers)), sum(map(process_cpu_seconds, backends))
 
     def statistics_service(self) -> tuple[float, float]:
-        """Median and p95 ms of a full refresh of the dashboard's figures (supervision.refresh:
+        """Median and p95 ms of a full refresh of the dashboard's figures (snapshot.refresh:
         every figure recomputed from the tables and stored as the snapshot), what the timer
         runs every minute and what the first request after the snapshot's max age waits for."""
         from zoneinfo import ZoneInfo
 
         from permits.models import utcnow
-        from permits.services import supervision
+        from permits.services.supervision import snapshot
 
         def refresh() -> None:
-            assert supervision.refresh(utcnow(), zone=zone) is not None
+            assert snapshot.refresh(utcnow(), zone=zone) is not None
 
         with self.app.app_context():
             zone = ZoneInfo(self.app.config["TIMEZONE"])

@@ -65,7 +65,7 @@ def measure(app_dir: Path, url: str, work: Path, count: int, profile: str | None
     from permits import create_app
     from permits.extensions import db
     from permits.models import User, utcnow
-    from permits.services import accounts
+    from permits.services import api_tokens
 
     app = create_app()
     watcher = sa.create_engine(url)
@@ -75,7 +75,7 @@ def measure(app_dir: Path, url: str, work: Path, count: int, profile: str | None
         for k in range(4):
             email = f"transport.city.{k}@seed.permits.example"
             user = db.session.scalar(sa.select(User).where(User.email == email))
-            tokens.append(accounts.issue_api_token(user, "bench", now=utcnow())[1])
+            tokens.append(api_tokens.issue_api_token(user, "bench", now=utcnow())[1])
         db.session.commit()
         ids = list(db.session.scalars(sa.text(WAITING), {"n": count + WARM_UP}))
 

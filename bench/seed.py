@@ -310,12 +310,12 @@ class Seeder:
     def run(self) -> dict[str, int]:
         os.environ.update(self.city.env)
         from permits import create_app
-        from permits.services import accounts, issuance
+        from permits.services import issuance, passwords
 
         app = create_app()
         with app.app_context():
             global _SIGNER
-            self.password_hash = accounts.hash_password(SEED_PASSWORD)
+            self.password_hash = passwords.hash_password(SEED_PASSWORD)
             self.issuer = issuance.issuer()
             _SIGNER = issuance.key_store().signer_for(self.now + timedelta(days=60), self.now)
         self.kid = _SIGNER.kid_hex

@@ -17,8 +17,17 @@ from sqlalchemy import func, select
 from permits import audit
 from permits.extensions import db
 from permits.models import AuditEvent, Role, utcnow
-from permits.services import accounts, demo, issuance, organisations, signing_keys, supervision
+from permits.services import (
+    accounts,
+    api_tokens,
+    demo,
+    escalation,
+    issuance,
+    organisations,
+    signing_keys,
+)
 from permits.services.errors import DomainError
+from permits.services.supervision import snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,7 +159,7 @@ def create_token(email: str, name: str) -> None:
         user = accounts.user_by_email(email)
         if user is None:
             raise click.ClickException(f"No user with email {email}.")
-        _token, plain = accounts.issue_api_token(user, name, now=utcnow())
+        _token, plain = api_tokens.issue_api_token(user, name, now=utcnow())
     click.echo(f"New API token for {user.email} (shown once; store it safely):")
     click.echo(plain)
 
@@ -227,7 +236,7 @@ def escalate() -> None:
     Run it every few minutes (cron or a systemd timer); each step is escalated once per level.
     """
     with unit_of_work():
-        done = supervision.escalate_overdue(utcnow())
+        done = escalation.escalate_overdue(utcnow())
     click.echo(
         f"Escalated {done.to_approvers} overdue application(s) to their approvers, "
         f"{done.to_supervisors} to the supervisors."
@@ -245,7 +254,7 @@ def refresh_supervision() -> None:
     Run it every minute (cron or a systemd timer), so that no page waits for the computation.
     """
     started = time.perf_counter()
-    refreshed = supervision.refresh(utcnow(), zone=ZoneInfo(current_app.config["TIMEZONE"]))
+    refreshed = snapshot.refresh(utcnow(), zone=ZoneInfo(current_app.config["TIMEZONE"]))
     if refreshed is None:
         click.echo("Another refresh is running; its figures will be served when it ends.")
         return

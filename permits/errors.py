@@ -8,7 +8,7 @@ import sqlite3
 import time
 
 import psycopg
-from flask import Flask, current_app, g, jsonify, make_response, render_template, request, url_for
+from flask import Flask, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
@@ -16,7 +16,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from permits.extensions import db, limiter, login_manager
+from permits import fastpaths
+from permits.extensions import db, limiter
 from permits.permissions import is_api_request
 from permits.services.errors import DomainError
 
@@ -246,7 +247,7 @@ def handle_database_error(exc: BaseException) -> Response | tuple[str, int]:
         f" (sqlstate {sqlstate})" if sqlstate else "",
     )
     # The answer must not ask the database who is logged in (its language, the page's header).
-    g._login_user = login_manager.anonymous_user()
+    fastpaths.set_request_user(None)
     response: Response
     if is_api_request():
         response = json_error(503)

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, logout_user
 
-from permits import audit
+from permits import audit, fastpaths
 from permits.models import User, utcnow
-from permits.services import accounts
+from permits.services import accounts, api_tokens
 
 #: Endpoints whose every call is already logged as a scan event.
 SCAN_ENDPOINTS = frozenset({"api.verify", "api.upload_scans"})
@@ -60,7 +60,7 @@ def load_token_user(_request: object) -> User | None:
     if not header.startswith("Bearer "):
         g.token_error = True
         return None
-    user = accounts.user_for_api_token(
+    user = api_tokens.user_for_api_token(
         header[7:].strip(), now=utcnow(), may_remember=request.endpoint in SCAN_ENDPOINTS
     )
     if user is None:
@@ -83,12 +83,10 @@ def judge_api_credentials() -> None:
     Authorization header is judged by it alone, here. Flask-Login would get there too, through
     the request loader, but only after fingerprinting the caller's address and browser for
     session protection and parsing cookies, for a call that has no session: a sixteenth of a
-    verification. The user is kept where Flask-Login keeps the request's user (`g._login_user`,
-    read by `current_user`; Flask-Login 0.6)."""
+    verification (see fastpaths.set_request_user)."""
     if _api_credentials() is None:
         return
-    user = load_token_user(request)
-    g._login_user = user if user is not None else login_manager().anonymous_user()
+    fastpaths.set_request_user(load_token_user(request))
 
 
 def login_manager() -> LoginManager:

@@ -25,15 +25,13 @@ from flask import Flask, current_app
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from permits import database
+from permits import database, fastpaths
 from permits.extensions import db
 from permits.models import ScanEvent
 
 log = logging.getLogger(__name__)
 
 _INSERT = insert(ScanEvent.__table__)  # type: ignore[arg-type]
-_COLUMNS = tuple(c.name for c in ScanEvent.__table__.columns if c.name != "id")
-_COPY = f"COPY {ScanEvent.__tablename__} ({', '.join(_COLUMNS)}) FROM STDIN"
 #: Write at once when this many rows wait, whatever the interval.
 BATCH_ROWS = 500
 #: Rows kept while the database cannot be written; beyond this the oldest are dropped (logged).
@@ -77,7 +75,7 @@ class ScanLog:
             token = database.write_intent.set(True)
             try:
                 if self.engine.dialect.name == "postgresql":
-                    self._copy(rows)
+                    fastpaths.copy_scan_rows(self.engine, rows)
                 else:
                     with self.engine.begin() as conn:
                         conn.execute(_INSERT, rows)
@@ -88,15 +86,6 @@ class ScanLog:
             finally:
                 database.write_intent.reset(token)
             return len(rows)
-
-    def _copy(self, rows: list[dict[str, Any]]) -> None:
-        """PostgreSQL: the rows by COPY, a third of the client's work of a multi-row INSERT and
-        about half of the server's (see docs/performance.md); one transaction as before."""
-        with self.engine.begin() as conn:
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row([row[name] for name in _COLUMNS])
 
     def stop(self) -> None:
         """Writes what is buffered and ends the background thread."""

@@ -307,9 +307,7 @@ class _PartScan:
             self.budget.check()
         local = tag.rpartition(" ")[2]
         if not self.root:
-            self.root = local
-            if local == "sst":
-                self.parser.CharacterDataHandler = self._text
+            self._enter_root(local)
         if self.root in _SHEET_ROOTS:
             if local == "row":
                 self.rows += 1
@@ -341,6 +339,13 @@ class _PartScan:
             counts.shared_strings += 1
             if counts.shared_strings > limits.shared_strings:
                 self._too_much_text()
+
+    def _enter_root(self, local: str) -> None:
+        """The part's first element says what it is: a sheet's rows and cells are counted, a
+        shared-strings table's text too."""
+        self.root = local
+        if local == "sst":
+            self.parser.CharacterDataHandler = self._text
 
     def _text(self, data: str) -> None:
         self.counts.shared_string_chars += len(data)

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from permits import labels, regions
-from permits.forms import field_errors
+from permits.forms.common import field_errors
 from permits.i18n import current_locale_name, html_lang
 from permits.models import CITY_SCOPE, Department, Role
 from permits.permissions import can_revoke_token

@@ -8,11 +8,11 @@ from flask.testing import FlaskClient
 
 from permits.extensions import db
 from permits.models import User, utcnow
-from permits.services import accounts
+from permits.services import api_tokens
 
 
 def token_for(user: User) -> str:
-    _token, plain = accounts.issue_api_token(user, "tests", now=utcnow())
+    _token, plain = api_tokens.issue_api_token(user, "tests", now=utcnow())
     db.session.commit()
     return plain
 

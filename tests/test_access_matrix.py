@@ -37,7 +37,15 @@ from permits.models import (
     User,
     utcnow,
 )
-from permits.services import accounts, bulk, enterprises, revocations, workflows
+from permits.services import (
+    accounts,
+    api_tokens,
+    bulk_sheets,
+    bulk_uploads,
+    enterprises,
+    revocations,
+    workflows,
+)
 from tests.api_helpers import Api, token_for
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
@@ -409,13 +417,13 @@ class World:
     def upload_key(self) -> str:
         """A spreadsheet the enterprise uploaded (one good row), waiting to be submitted."""
         owner = self.people.enterprise
-        key = bulk.keep_upload(owner, "fleet.csv", _fleet_csv(), now=utcnow())
+        key = bulk_uploads.keep_upload(owner, "fleet.csv", _fleet_csv(), now=utcnow())
         db.session.commit()
         return key
 
     def token_of(self, user: User | None) -> int:
         owner = self.people.enterprise if self.foreign or user is None else user
-        token, _plain = accounts.issue_api_token(owner, "t", now=utcnow())
+        token, _plain = api_tokens.issue_api_token(owner, "t", now=utcnow())
         db.session.commit()
         return token.id
 
@@ -505,10 +513,10 @@ def _plan() -> Body:
 
 def _fleet_csv() -> bytes:
     """The upload template with one good vehicle row."""
-    from permits.services.bulk import columns, template_csv
+    from permits.services.bulk_sheets import columns, template_csv
 
     template = template_csv(service_today()).decode("utf-8-sig").splitlines()
-    keys = [key for key, _ in columns(bulk.max_drivers())]
+    keys = [key for key, _ in columns(bulk_sheets.max_drivers())]
     fields = vehicle_fields()
     driver = fields["drivers"][0]
     row = {**{k: str(v) for k, v in fields.items() if k != "drivers"}}

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from permits.extensions import db
 from permits.models import ApiToken, Role, User, utcnow
-from permits.services import accounts
+from permits.services import accounts, api_tokens
 from tests.conftest import csrf_token, form_post, login
 from tests.factories import PASSWORD, make_user
 
@@ -20,7 +20,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def new_token(user: User) -> str:
-    _token, plain = accounts.issue_api_token(user, "dispatch system", now=utcnow())
+    _token, plain = api_tokens.issue_api_token(user, "dispatch system", now=utcnow())
     db.session.commit()
     return plain
 
@@ -51,7 +51,7 @@ def test_token_use_is_noted_as_last_used(client: FlaskClient) -> None:
 def test_a_revoked_token_stops_working(client: FlaskClient) -> None:
     user = make_user()
     plain = new_token(user)
-    accounts.revoke_api_token(db.session.query(ApiToken).one(), now=utcnow())
+    api_tokens.revoke_api_token(db.session.query(ApiToken).one(), now=utcnow())
     db.session.commit()
     response = client.get("/api/v1/me", headers=bearer(plain))
     assert response.status_code == 401
@@ -203,7 +203,7 @@ def test_a_worker_remembers_a_bounded_number_of_verifying_tokens(
 ) -> None:
     """A flood of distinct tokens on the verify route cannot grow a worker without bound: the
     oldest remembered owners go first, and a token that was let go still verifies (by query)."""
-    monkeypatch.setattr(accounts, "API_TOKEN_CACHE_SIZE", 3)
+    monkeypatch.setattr(api_tokens, "API_TOKEN_CACHE_SIZE", 3)
     app.extensions.pop("permits.api_tokens", None)
     tokens = [new_token(make_user(Role.CHECKPOINT)) for _ in range(5)]
     for plain in tokens:

@@ -26,7 +26,7 @@ from permits.models import (
     utcnow,
 )
 from permits.services import applications, attachments, bulk
-from permits.services.bulk import columns
+from permits.services.bulk_sheets import columns
 from permits.services.errors import ValidationFailed
 from permits.workflow import Action, State
 from tests.conftest import csrf_token, login

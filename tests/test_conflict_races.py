@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text, update
 
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Decision, Driver, Pass, Role, utcnow
-from permits.services import conflicts, reviews
+from permits.services import conflict_locks, reviews
 from permits.workflow import State
 from tests.api_helpers import Api
 from tests.conftest import csrf_token
@@ -341,7 +341,7 @@ def test_a_whole_file_holds_one_lock_however_many_vehicles_it_has(
     if not is_postgres:
         pytest.skip("SQLite needs no lock: one writer at a time (BEGIN IMMEDIATE)")
     single = {"plate": "沪R99999", "drivers": one_driver(unique_id_number())}
-    conflicts.hold([single])
+    conflict_locks.hold([single])
     assert advisory_locks_held() == ["ExclusiveLock", "ExclusiveLock", "ShareLock"]
     db.session.rollback()
     assert advisory_locks_held() == []
@@ -353,13 +353,13 @@ def test_a_whole_file_holds_one_lock_however_many_vehicles_it_has(
         }
         for n in range(10_000)
     ]
-    conflicts.hold(rows)
-    conflicts.hold([single])  # a later call in the same transaction adds nothing
+    conflict_locks.hold(rows)
+    conflict_locks.hold([single])  # a later call in the same transaction adds nothing
     assert advisory_locks_held() == ["ExclusiveLock"]
     with db.engine.connect() as other:
         taken = other.scalar(
             text("SELECT pg_try_advisory_xact_lock_shared(hashtextextended(:key, 0))"),
-            {"key": conflicts.EVERY_VEHICLE},
+            {"key": conflict_locks.EVERY_VEHICLE},
         )
         assert taken is False
     db.session.rollback()

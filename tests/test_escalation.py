@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from permits.extensions import db
 from permits.models import Application, Notification, Role, User, utcnow
-from permits.services import reviews, supervision
+from permits.services import escalation, reviews
 from tests.conftest import login
 from tests.factories import PASSWORD, make_application, make_approver, make_user
 
@@ -34,8 +34,8 @@ def waited(application: Application, hours: float, sla: int = 12) -> None:
     db.session.commit()
 
 
-def escalate() -> supervision.Escalated:
-    done = supervision.escalate_overdue(utcnow())
+def escalate() -> escalation.Escalated:
+    done = escalation.escalate_overdue(utcnow())
     db.session.commit()
     return done
 
@@ -53,14 +53,14 @@ def people(app: Flask) -> dict[str, Any]:
 
 def test_nobody_is_told_while_the_step_is_in_time(people: dict[str, Any]) -> None:
     waited(people["application"], 11)
-    assert escalate() == supervision.Escalated(0, 0)
+    assert escalate() == escalation.Escalated(0, 0)
     assert told(people["approver"], "overdue") == 0
 
 
 def test_approvers_are_told_once_when_the_step_is_overdue(people: dict[str, Any]) -> None:
     waited(people["application"], 13)
-    assert escalate() == supervision.Escalated(to_approvers=1, to_supervisors=0)
-    assert escalate() == supervision.Escalated(0, 0)
+    assert escalate() == escalation.Escalated(to_approvers=1, to_supervisors=0)
+    assert escalate() == escalation.Escalated(0, 0)
     assert told(people["approver"], "overdue") == 1
     assert told(people["other_approver"], "overdue") == 0  # another district's department
     assert told(people["supervisor"], "overdue_twice") == 0
@@ -72,15 +72,15 @@ def test_supervisors_are_told_once_past_twice_the_time_limit(people: dict[str, A
     waited(people["application"], 13)
     escalate()
     waited(people["application"], 24)  # exactly twice the 12 h
-    assert escalate() == supervision.Escalated(to_approvers=0, to_supervisors=1)
-    assert escalate() == supervision.Escalated(0, 0)
+    assert escalate() == escalation.Escalated(to_approvers=0, to_supervisors=1)
+    assert escalate() == escalation.Escalated(0, 0)
     assert told(people["approver"], "overdue") == 1
     assert told(people["supervisor"], "overdue_twice") == 1
 
 
 def test_a_step_found_late_past_twice_tells_both_at_once(people: dict[str, Any]) -> None:
     waited(people["application"], 40)
-    assert escalate() == supervision.Escalated(to_approvers=1, to_supervisors=1)
+    assert escalate() == escalation.Escalated(to_approvers=1, to_supervisors=1)
     escalate()
     assert told(people["approver"], "overdue") == 1
     assert told(people["supervisor"], "overdue_twice") == 1
@@ -95,7 +95,7 @@ def test_the_next_step_is_escalated_afresh(people: dict[str, Any]) -> None:
     assert application.escalation_level == 0
     city = make_approver("transport", "city")
     waited(application, 13)
-    assert escalate() == supervision.Escalated(to_approvers=1, to_supervisors=0)
+    assert escalate() == escalation.Escalated(to_approvers=1, to_supervisors=0)
     assert told(city, "overdue") == 1
     assert told(people["approver"], "overdue") == 1
 
@@ -106,7 +106,7 @@ def test_a_run_that_lost_the_race_tells_nobody(
     """Another run raises the level between our read and our UPDATE: ours must not notify."""
     application = people["application"]
     waited(application, 13)
-    checked = supervision.is_twice_overdue
+    checked = escalation.is_twice_overdue
 
     def other_run_got_there_first(candidate: Application, now: Any) -> bool:
         db.session.execute(
@@ -117,8 +117,8 @@ def test_a_run_that_lost_the_race_tells_nobody(
         )
         return checked(candidate, now)
 
-    monkeypatch.setattr(supervision, "is_twice_overdue", other_run_got_there_first)
-    assert escalate() == supervision.Escalated(0, 0)
+    monkeypatch.setattr(escalation, "is_twice_overdue", other_run_got_there_first)
+    assert escalate() == escalation.Escalated(0, 0)
     assert told(people["approver"], "overdue") == 0
 
 

@@ -10,10 +10,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from permits import fastpaths
 from permits.extensions import db
 from permits.models import Application, Enterprise, Role, utcnow
 from permits.passes import token
-from permits.services import issuance, verification
+from permits.services import issuance
 from tests.api_helpers import Api
 from tests.conftest import form_post, login
 from tests.factories import PASSWORD, make_checkpoint, make_pass, make_uscc, make_user
@@ -144,7 +145,7 @@ def test_the_database_dying_during_verify_answers_503_json(
 ) -> None:
     issued = make_pass()
     officer = Api(app.test_client(), make_user(Role.CHECKPOINT, checkpoint=make_checkpoint()))
-    monkeypatch.setattr(verification, "held_connections", lambda: _DeadConnections(db.engine))
+    monkeypatch.setattr(fastpaths, "held_connections", lambda: _DeadConnections(db.engine))
     answer = officer.post("/verify", {"qr": issued.token})
     assert answer.status_code == 503
     assert answer.get_json()["error"] == "unavailable" and answer.headers["Retry-After"]

@@ -21,8 +21,9 @@ import zxingcpp
 from PIL import Image
 from reportlab.pdfbase.ttfonts import TTFont
 
-from permits.passes import pdf
-from permits.passes.pdf import FontError, PassDocument, qr_modules, render_pass
+from permits.passes import pdf, typeset
+from permits.passes.pdf import PassDocument, qr_modules, render_pass
+from permits.passes.typeset import FontError
 
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -310,8 +311,8 @@ def test_the_font_is_registered_once_per_process(monkeypatch: pytest.MonkeyPatch
         loaded.append(path)
         return TTFont(name, path, subfontIndex=subfontIndex)
 
-    monkeypatch.setattr(pdf, "_fonts", {})
-    monkeypatch.setattr(pdf, "TTFont", counting_ttfont)
+    monkeypatch.setattr(typeset, "_fonts", {})
+    monkeypatch.setattr(typeset, "TTFont", counting_ttfont)
     assert pdf.cjk_font(WQY) == pdf.cjk_font(WQY) == pdf.cjk_font() == pdf.cjk_font()
     assert len(loaded) <= 1  # none when an earlier test of this process registered it already
 
@@ -319,8 +320,8 @@ def test_the_font_is_registered_once_per_process(monkeypatch: pytest.MonkeyPatch
 def test_without_any_chinese_font_file_the_built_in_cid_font_is_the_last_resort(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pdf, "_fonts", {})
-    monkeypatch.setattr(pdf, "CJK_FONT_CANDIDATES", (("/nonexistent/font.ttc", 0),))
+    monkeypatch.setattr(typeset, "_fonts", {})
+    monkeypatch.setattr(typeset, "CJK_FONT_CANDIDATES", (("/nonexistent/font.ttc", 0),))
     assert pdf.cjk_font() == "STSong-Light"
     assert render_pass(make_work_resumption()).startswith(b"%PDF-")
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from permits import create_app, scan_log
 from permits.extensions import db
 from permits.models import Role, ScanEvent, utcnow
-from permits.services import accounts
+from permits.services import accounts, api_tokens
 from tests.api_helpers import Api
 from tests.conftest import (
     IsolatedClient,
@@ -121,7 +121,7 @@ def test_a_revoked_token_stops_verifying_at_once(app: Flask) -> None:
     officer = Api(app.test_client(), make_user(Role.CHECKPOINT))
     assert officer.post("/verify", {"qr": issued.token}).status_code == 200
     token = officer.user.api_tokens[-1]
-    accounts.revoke_api_token(token, now=utcnow())
+    api_tokens.revoke_api_token(token, now=utcnow())
     db.session.commit()
     assert officer.post("/verify", {"qr": issued.token}).status_code == 401
 

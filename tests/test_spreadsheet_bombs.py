@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from permits import spreadsheets
 from permits.models import Application, Role
 from permits.services import attachments
-from permits.services.bulk import columns
+from permits.services.bulk_sheets import columns
 from permits.services.errors import ValidationFailed
 from permits.spreadsheets import Limits, MiB, read_table
 from tests.factories import make_user

@@ -26,7 +26,8 @@ from permits.models import (
     SupervisionSnapshot,
     utcnow,
 )
-from permits.services import issuance, reviews, supervision
+from permits.services import issuance, reviews
+from permits.services.supervision import decisions, figures, snapshot
 from permits.workflow import Action
 from tests.api_helpers import Api
 from tests.conftest import form_post, login
@@ -382,10 +383,10 @@ def test_decision_times_cover_the_last_90_days_only(app: Flask) -> None:
     rows[0].created_at = utcnow() - timedelta(days=95)
     rows[1].created_at = utcnow() - timedelta(days=91)
     db.session.commit()
-    assert supervision.step_times(utcnow()) == []
+    assert decisions.step_times(utcnow()) == []
     rows[1].created_at = utcnow() - timedelta(days=89)
     db.session.commit()
-    [timed] = supervision.step_times(utcnow())
+    [timed] = decisions.step_times(utcnow())
     assert (timed.step, timed.department, timed.median) == (1, "commerce", 144.0)
 
 
@@ -436,7 +437,7 @@ def test_the_dashboard_shows_when_its_snapshot_was_computed_and_agrees_with_the_
 ) -> None:
     app.config["SUPERVISION_MAX_AGE_SECONDS"] = 600
     taken_at = utcnow() - timedelta(minutes=5)
-    supervision.refresh(taken_at, zone=ZONE)
+    snapshot.refresh(taken_at, zone=ZONE)
     make_application(submit=True, plate="沪E10000")
 
     page = supervisor_client(app).get("/admin/dashboard").get_data(as_text=True)
@@ -452,31 +453,31 @@ def test_a_snapshot_gives_back_exactly_the_figures_it_stored(
     app: Flask, city: dict[str, Any]
 ) -> None:
     now = utcnow()
-    refreshed = supervision.refresh(now, zone=ZONE)
-    assert refreshed == supervision.figures(now, zone=ZONE)
+    refreshed = snapshot.refresh(now, zone=ZONE)
+    assert refreshed == figures.compute(now, zone=ZONE)
     db.session.rollback()
-    assert supervision.stored_figures() == refreshed
+    assert snapshot.stored_figures() == refreshed
 
 
 def test_while_another_refresh_runs_the_older_figures_are_served(
     app: Flask, city: dict[str, Any]
 ) -> None:
     earlier = utcnow() - timedelta(minutes=2)
-    supervision.refresh(earlier, zone=ZONE)
+    snapshot.refresh(earlier, zone=ZONE)
     now = utcnow()
-    snapshot = db.session.get(SupervisionSnapshot, SNAPSHOT_ID)
-    assert snapshot is not None
-    snapshot.refreshing_since = now - timedelta(seconds=5)  # another worker is at it
+    row = db.session.get(SupervisionSnapshot, SNAPSHOT_ID)
+    assert row is not None
+    row.refreshing_since = now - timedelta(seconds=5)  # another worker is at it
     db.session.commit()
     max_age = timedelta(seconds=60)
 
-    served = supervision.current_figures(now, zone=ZONE, max_age=max_age)
+    served = snapshot.current_figures(now, zone=ZONE, max_age=max_age)
     assert served.generated_at == earlier
-    assert supervision.refresh(now, zone=ZONE) is None  # nor does a timer start a second one
+    assert snapshot.refresh(now, zone=ZONE) is None  # nor does a timer start a second one
 
     # A refresh that never finished (its worker was killed) is taken over after a while.
-    later = now + supervision.REFRESH_TIMEOUT
-    assert supervision.current_figures(later, zone=ZONE, max_age=max_age).generated_at == later
+    later = now + snapshot.REFRESH_TIMEOUT
+    assert snapshot.current_figures(later, zone=ZONE, max_age=max_age).generated_at == later
 
 
 def test_without_any_snapshot_the_first_request_computes_the_figures(
@@ -485,8 +486,8 @@ def test_without_any_snapshot_the_first_request_computes_the_figures(
     db.session.add(SupervisionSnapshot(id=SNAPSHOT_ID, refreshing_since=utcnow()))
     db.session.commit()  # the first refresh is under way elsewhere, nothing stored yet
     now = utcnow()
-    served = supervision.current_figures(now, zone=ZONE, max_age=timedelta(seconds=60))
-    assert served == supervision.figures(now, zone=ZONE)
+    served = snapshot.current_figures(now, zone=ZONE, max_age=timedelta(seconds=60))
+    assert served == figures.compute(now, zone=ZONE)
 
 
 def test_the_refresh_command_stores_the_figures_the_page_then_serves(
@@ -496,10 +497,10 @@ def test_the_refresh_command_stores_the_figures_the_page_then_serves(
     result = app.test_cli_runner().invoke(args=["supervision", "refresh"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Supervision figures refreshed: exact at ")
-    stored = supervision.stored_figures()
+    stored = snapshot.stored_figures()
     assert stored is not None
     assert f"{stored.generated_at:%Y-%m-%d %H:%M:%S} UTC" in result.output
-    assert stored == supervision.figures(stored.generated_at, zone=ZONE)
+    assert stored == figures.compute(stored.generated_at, zone=ZONE)
     db.session.rollback()
 
     page = supervisor_client(app).get("/admin/dashboard").get_data(as_text=True)
@@ -514,34 +515,34 @@ def test_the_refresh_command_leaves_a_running_refresh_alone(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["supervision", "refresh"])
     assert result.exit_code == 0, result.output
     assert "Another refresh is running" in result.output
-    assert supervision.stored_figures() is None
+    assert snapshot.stored_figures() is None
 
 
 def test_two_refreshes_at_once_compute_the_figures_only_once(
     app: Flask, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     computing, go_on = threading.Event(), threading.Event()
-    compute = supervision._figures
+    compute = figures.compute_in
 
-    def slow(*args: Any) -> supervision.Figures:
+    def slow(*args: Any) -> figures.Figures:
         computing.set()
         go_on.wait(timeout=10)
         return compute(*args)
 
-    monkeypatch.setattr(supervision, "_figures", slow)
-    results: list[supervision.Figures | None] = []
+    monkeypatch.setattr(snapshot, "compute_in", slow)
+    results: list[figures.Figures | None] = []
 
     def refresh_in_another_worker() -> None:
         with app.app_context():
-            results.append(supervision.refresh(utcnow(), zone=ZONE))
+            results.append(snapshot.refresh(utcnow(), zone=ZONE))
 
     worker = threading.Thread(target=refresh_in_another_worker)
     worker.start()
     assert computing.wait(timeout=10)
     computing.clear()
-    assert supervision.refresh(utcnow(), zone=ZONE) is None  # the timer, meanwhile
+    assert snapshot.refresh(utcnow(), zone=ZONE) is None  # the timer, meanwhile
     assert not computing.is_set()
     go_on.set()
     worker.join(timeout=10)
-    [figures] = results
-    assert figures is not None and supervision.stored_figures() == figures
+    [refreshed] = results
+    assert refreshed is not None and snapshot.stored_figures() == refreshed

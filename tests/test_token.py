@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import subprocess
 import sys
 import zlib
@@ -336,6 +337,23 @@ def test_a_tampered_payload_is_a_bad_signature() -> None:
     assert check(text) == Verification(
         Result.BAD_SIGNATURE, kid=KID, detail="signature does not verify"
     )
+
+
+def test_verify_always_checks_the_signature_and_has_no_switch_to_skip_it() -> None:
+    """The steps before and after the signature check (`unpack`, `validity`) read a forged
+    text's claims; only `verify` is a verdict, and it takes no option to skip the check."""
+    assert list(inspect.signature(token.verify).parameters) == ["text", "keys", "now"]
+    forged = forge(cwt(), key=STRANGER)
+    unpacked = token.unpack(forged, KEYS)
+    assert isinstance(unpacked, token.Unpacked)
+    assert token.validity(unpacked, DURING) == Verification(Result.VALID, VEHICLE, KID)
+    assert check(forged).result is Result.BAD_SIGNATURE
+
+
+def test_unpack_answers_as_verify_does_for_a_text_it_cannot_take_apart() -> None:
+    assert token.unpack("HC1:xyz", KEYS) == token.verify("HC1:xyz", KEYS, DURING)
+    assert token.unpack(PREFIX + "!!", KEYS) == token.verify(PREFIX + "!!", KEYS, DURING)
+    assert token.unpack(VALID_TOKEN, {}) == token.verify(VALID_TOKEN, {}, DURING)
 
 
 def test_another_key_signing_under_our_kid_is_a_bad_signature() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -376,6 +377,24 @@ def test_a_dropped_database_connection_is_replaced_on_the_next_scan(
     for raw in list(held._by_thread.values()):
         raw.driver_connection.close()
     assert verify(officer, qr=issued.token)["result"] == "valid"
+
+
+def test_threads_that_ended_leave_no_connection_held(app: Flask, officer: Api) -> None:
+    """A server that starts a thread per request (the threaded development server) must not
+    keep one held connection per thread it ever ran: those of ended threads are let go."""
+    issued = make_pass()
+    results: list[str] = []
+
+    def scan() -> None:
+        results.append(verify(officer, qr=issued.token)["result"])
+
+    for _ in range(20):
+        thread = threading.Thread(target=scan)
+        thread.start()
+        thread.join()
+    assert results == ["valid"] * 20
+    held = app.extensions["permits.verify_connections"]
+    assert len(held) <= 2  # the last scan's thread, and this one's if it scanned
 
 
 def test_a_connection_the_server_ends_is_replaced_on_the_next_scan(

@@ -134,7 +134,7 @@ class User(Base):
     password_changed_at: Mapped[datetime | None]
     #: When and by whom an administrator last set this account's password for its holder (a
     #: creation or a reset): that administrator knew it, so for a while this account is not a
-    #: second person to them (services.accounts.second_person_refusal). Kept after the holder
+    #: second person to them (services.two_person.refusal). Kept after the holder
     #: changes the password.
     handed_over_at: Mapped[datetime | None]
     handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

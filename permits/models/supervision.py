@@ -19,7 +19,8 @@ class SupervisionSnapshot(Base):
     __tablename__ = "supervision_snapshots"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    #: The figures (services.supervision.snapshot_of); None until the first refresh finished.
+    #: The figures (services.supervision.snapshot.snapshot_of); None until the first refresh
+    #: finished.
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: The time the figures are exact at (when their computation started).
     computed_at: Mapped[datetime | None]

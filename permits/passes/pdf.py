@@ -6,11 +6,7 @@ chosen (bilingual labels, masked IDs); the same document always gives the same b
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import re
-import threading
 from dataclasses import dataclass
 
 import qrcode
@@ -20,9 +16,9 @@ from reportlab.lib.colors import Color, white
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from permits.passes.typeset import cjk_font, lines_for, wrap
 
 # Binary (not ASCII85) page streams: the same PDF for every viewer, smaller, and ~1 ms faster
 # per page, since reportlab's ASCII85 encoder is pure Python. reportlab is used only here.
@@ -36,14 +32,6 @@ QR_QUIET_ZONE = 4
 #: Width of the QR symbol itself, without its quiet zone (at least 35 mm for phone cameras).
 QR_WIDTH = 44 * mm
 
-#: CJK fonts tried when no font_path is given: (path, subfont index in a TTC).
-CJK_FONT_CANDIDATES = (
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
-)
-#: Built into reportlab, needs no file, but is not embedded: viewers without a Chinese font
-#: show blanks. Only the last resort.
-CID_FALLBACK_FONT = "STSong-Light"
 MONO_FONT = "Courier-Bold"
 
 KIND_TITLES = {
@@ -67,10 +55,6 @@ RULE = Color(0.78, 0.78, 0.8)
 TINT = Color(0.99, 0.95, 0.93)
 
 
-class FontError(RuntimeError):
-    """A CJK font could not be registered (a missing or unreadable file, not a TrueType font)."""
-
-
 @dataclass(frozen=True)
 class PassDocument:
     kind: str  # "VP" vehicle pass or "WR" work resumption
@@ -92,54 +76,6 @@ class PassDocument:
     district: str | None = None  # bilingual district name
     staff: int | None = None
     revoked: bool = False
-
-
-# -- fonts ---------------------------------------------------------------------------------------
-
-_fonts: dict[str | None, str] = {}
-_fonts_lock = threading.Lock()
-
-
-def cjk_font(font_path: str | None = None) -> str:
-    """The reportlab name of a CJK font, registered once per process per font_path.
-
-    Without font_path: the first of CJK_FONT_CANDIDATES that exists (embedded as a subset), else
-    reportlab's non-embedded STSong-Light. A font that exists but fails to register raises
-    FontError; so does a given font_path, which never falls back.
-    """
-    with _fonts_lock:
-        name = _fonts.get(font_path)
-        if name is None:
-            name = _register_cjk_font(font_path)
-            _fonts[font_path] = name
-        return name
-
-
-def _register_cjk_font(font_path: str | None) -> str:
-    if font_path is not None:
-        return _register_ttf(font_path, 0)
-    for path, subfont_index in CJK_FONT_CANDIDATES:
-        if os.path.exists(path):
-            return _register_ttf(path, subfont_index)
-    pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK_FONT))
-    return CID_FALLBACK_FONT
-
-
-def _register_ttf(path: str, subfont_index: int) -> str:
-    # The name depends on the path only, so a document renders to the same bytes in every process.
-    name = "PassCJK-" + hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:10]
-    if name in pdfmetrics.getRegisteredFontNames():  # the same file under another font_path
-        return name
-    try:
-        font = TTFont(name, path, subfontIndex=subfont_index)
-        if font.face.charToGlyph.get(ord("证"), 0) == 0:
-            raise FontError(f"{path} has no Chinese glyphs")
-        pdfmetrics.registerFont(font)
-    except FontError:
-        raise
-    except Exception as exc:  # reportlab raises TTFError, OSError, struct.error, ...
-        raise FontError(f"cannot use {path} as the pass font: {exc}") from exc
-    return name
 
 
 # -- QR ------------------------------------------------------------------------------------------
@@ -185,50 +121,6 @@ def _draw_qr(c: Canvas, modules: list[list[bool]], x: float, top: float) -> floa
 
 
 # -- text helpers --------------------------------------------------------------------------------
-
-# A run of non-CJK, non-space characters stays on one line; CJK characters may break anywhere.
-_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+|\s+|.")
-
-
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Greedy line breaking that works for Chinese (between any two characters) and English."""
-    lines: list[str] = []
-    line = ""
-    for token in _TOKEN.findall(text):
-        candidate = line + token
-        if pdfmetrics.stringWidth(candidate, font, size) <= width:
-            line = candidate
-            continue
-        if token.isspace():
-            lines.append(line)
-            line = ""
-            continue
-        if line.strip():
-            lines.append(line.rstrip())
-            line = ""
-        # The token alone may be too long (a long code or URL): break it between characters.
-        for char in token:
-            if line and pdfmetrics.stringWidth(line + char, font, size) > width:
-                lines.append(line)
-                line = ""
-            line += char
-    if line.strip() or not lines:
-        lines.append(line.rstrip())
-    return lines
-
-
-# "中文部分 English part": a Chinese part without Latin letters, then an English part without CJK.
-_BILINGUAL = re.compile(r"([^A-Za-z]*[\u2e80-\u9fff\uff00-\uffef])\s+([A-Za-z][^\u2e80-\u9fff]*)")
-
-
-def lines_for(text: str, font: str, size: float, width: float) -> list[str]:
-    """text on one line if it fits; else a bilingual text breaks between its two languages first."""
-    if pdfmetrics.stringWidth(text, font, size) <= width:
-        return [text]
-    match = _BILINGUAL.fullmatch(text)
-    if match:
-        return [line for part in match.groups() for line in wrap(part, font, size, width)]
-    return wrap(text, font, size, width)
 
 
 def masked_id(id_number: str) -> str:
@@ -356,6 +248,22 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
     c.setSubject(f"{doc.valid_from} – {doc.valid_until}")
     c.setCreator("permits")
 
+    y = _draw_header(c, font, doc, PAGE_HEIGHT - 16 * mm)
+    y = _draw_number_line(c, font, doc, y - 7 * mm)
+    y = _draw_hero(c, font, doc, y - 4 * mm)
+    y = _draw_validity(c, font, doc, y)
+    _draw_lower(c, font, doc, modules, y)
+    if doc.revoked:
+        _draw_revoked(c, font)
+
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def _draw_header(c: Canvas, font: str, doc: PassDocument, y: float) -> float:
+    """The frame, then the authority, the title, the English title and a double rule; returns
+    the height below them."""
     # Frame: a heavy and a thin line, in the issuing authority's red.
     c.setStrokeColor(RED)
     c.setLineWidth(1.6)
@@ -363,9 +271,8 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
     c.setLineWidth(0.5)
     c.rect(7.6 * mm, 7.6 * mm, PAGE_WIDTH - 15.2 * mm, PAGE_HEIGHT - 15.2 * mm)
 
+    title_zh, title_en = KIND_TITLES[doc.kind]
     centre = PAGE_WIDTH / 2
-    y = PAGE_HEIGHT - 16 * mm
-    # Header: authority, title, English title, a double rule.
     c.setFillColor(RED)
     c.setFont(font, 10.5)
     for i, line in enumerate(lines_for(doc.issuer, font, 10.5, CONTENT_WIDTH)[:2]):
@@ -386,9 +293,11 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
     c.line(MARGIN, y, PAGE_WIDTH - MARGIN, y)
     c.setLineWidth(0.5)
     c.line(MARGIN, y - 1.2 * mm, PAGE_WIDTH - MARGIN, y - 1.2 * mm)
+    return y
 
-    # Pass number (left) and issue time (right).
-    y -= 7 * mm
+
+def _draw_number_line(c: Canvas, font: str, doc: PassDocument, y: float) -> float:
+    """Pass number (left) and issue time (right), on the baseline y."""
     c.setFillColor(GREY)
     c.setFont(font, 7.5)
     c.drawString(MARGIN, y, "编号 No.")
@@ -402,9 +311,12 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
     c.drawString(MARGIN + pdfmetrics.stringWidth("编号 No.", font, 7.5) + 4, y, doc.number)
     c.setFont(font, 10)
     c.drawRightString(PAGE_WIDTH - MARGIN, y, doc.issued_at)
+    return y
 
-    # The hero: the plate for a vehicle, the enterprise for a site.
-    y -= 4 * mm
+
+def _draw_hero(c: Canvas, font: str, doc: PassDocument, y: float) -> float:
+    """The hero, read first: the plate for a vehicle, the enterprise for a site."""
+    centre = PAGE_WIDTH / 2
     hero_height = 25 * mm
     c.setStrokeColor(INK)
     c.setLineWidth(1.2)
@@ -429,9 +341,11 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
         for line in lines[:2]:
             c.drawCentredString(centre, line_y, line, mode=2)
             line_y -= size * 1.2
-    y -= hero_height + 3.5 * mm
+    return y - hero_height - 3.5 * mm
 
-    # Validity, the second thing a checkpoint reads.
+
+def _draw_validity(c: Canvas, font: str, doc: PassDocument, y: float) -> float:
+    """Validity, the second thing a checkpoint reads."""
     band = 17 * mm
     c.setFillColor(TINT)
     c.rect(MARGIN, y - band, CONTENT_WIDTH, band, stroke=0, fill=1)
@@ -444,9 +358,14 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
     _bold(c, INK, 19)
     c.setFont(font, 19)
     c.drawString(MARGIN + 4 * mm, y - band + 4 * mm, validity, mode=2)
-    y -= band + 5 * mm
+    return y - band - 5 * mm
 
-    # Lower part: the details on the left, the QR code and control code on the right.
+
+def _draw_lower(
+    c: Canvas, font: str, doc: PassDocument, modules: list[list[bool]], y: float
+) -> None:
+    """The details on the left, the QR code and control code on the right, and how to verify
+    across the bottom."""
     hint_top = 7.6 * mm + 13 * mm
     # The symbol's right edge lines up with the rules; its quiet zone reaches into the margin.
     quiet = QR_QUIET_ZONE * QR_WIDTH / len(modules)
@@ -464,7 +383,6 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
     fields_width = qr_x - MARGIN - 4 * mm
     _draw_fields(c, font, _fields(doc), MARGIN, y, fields_width, hint_top + 2 * mm)
 
-    # How to verify, across the bottom.
     c.setStrokeColor(RULE)
     c.setLineWidth(0.5)
     c.line(MARGIN, hint_top, PAGE_WIDTH - MARGIN, hint_top)
@@ -475,13 +393,6 @@ def render_pass(doc: PassDocument, *, font_path: str | None = None) -> bytes:
         for line in lines_for(text, font, size, CONTENT_WIDTH):
             c.drawString(MARGIN, hint_y, line)
             hint_y -= size * 1.3
-
-    if doc.revoked:
-        _draw_revoked(c, font)
-
-    c.showPage()
-    c.save()
-    return buffer.getvalue()
 
 
 def _draw_revoked(c: Canvas, font: str) -> None:

@@ -2,7 +2,10 @@
 
 The public contract is docs/pass-format.md. This module is pure (stdlib, cbor2, cryptography;
 no Flask, no database, no other permits module), so other verifiers can copy it as it is.
-`verify` answers every input with a `Verification` and never raises.
+`verify` answers every input with a `Verification` and never raises; it always checks the
+signature. `unpack` and `validity` are its steps before and after that check, for an issuer that
+recognises a text as its own by other means (see services/verification.py); any other verifier
+calls `verify`.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import hashlib
 import io
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import cbor2
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -137,47 +140,91 @@ def sign(claims: PassClaims, private_key: ec.EllipticCurvePrivateKey, kid: bytes
     return PREFIX + b45encode(zlib.compress(message, 9))
 
 
-def verify(
-    text: str,
-    keys: Mapping[bytes, ec.EllipticCurvePublicKey],
-    now: int,
-    *,
-    check_signature: bool = True,
-) -> Verification:
+class Unpacked(NamedTuple):
+    """A PP1 text taken apart and its kid matched to one of the verifier's P-256 keys, its
+    signature NOT yet checked: nothing in it counts until `verify` has checked that."""
+
+    kid: bytes
+    key: ec.EllipticCurvePublicKey
+    protected: bytes
+    payload: bytes
+    signature: bytes
+
+
+def verify(text: str, keys: Mapping[bytes, ec.EllipticCurvePublicKey], now: int) -> Verification:
     """Decode and check a scanned text against the verifier's own keys, at epoch second `now`.
 
     Revocation is not decided here: the caller checks `claims.number` against its list.
-
-    `check_signature=False` does everything but the ECDSA check (the kid must still name one of
-    `keys`). Its answer is not a verdict: only an issuer that holds this very text as one it
-    issued may accept the claims without the signature (see verification.check_qr); anyone
-    else must verify.
     """
+    return _answered(_verify, text, keys, now)
+
+
+def unpack(text: str, keys: Mapping[bytes, ec.EllipticCurvePublicKey]) -> Unpacked | Verification:
+    """`verify`'s steps before the signature check (prefix, wrapping, COSE, kid among `keys`,
+    signature length), or the answer of the step that refused. Not a verdict: see `verify`."""
+    return _answered(_unpack, text, keys)
+
+
+def validity(unpacked: Unpacked, now: int) -> Verification:
+    """The claims of an unpacked text and where `now` falls in their validity window. The
+    signature is not looked at: this is a verdict only for a text whose signature was checked."""
+    return _answered(_judge, unpacked, now)
+
+
+def _answered(step: Callable[..., _T], *args: Any) -> _T | Verification:
+    """The step's answer; the contract is an answer for any input whatsoever, even a broken
+    key map."""
     try:
-        return _verify(text, keys, now, check_signature)
+        return step(*args)
     except _Malformed as problem:
         return Verification(Result.MALFORMED, detail=str(problem))
     except Exception:
-        # The contract is an answer for any input whatsoever, even a broken key map.
         return Verification(Result.MALFORMED, detail="unreadable input")
 
 
-def _verify(
-    text: str, keys: Mapping[bytes, ec.EllipticCurvePublicKey], now: int, check_signature: bool
-) -> Verification:
+def _verify(text: str, keys: Mapping[bytes, ec.EllipticCurvePublicKey], now: int) -> Verification:
+    unpacked = _unpack(text, keys)
+    if isinstance(unpacked, Verification):
+        return unpacked
+    if not _signature_holds(unpacked):
+        return Verification(
+            Result.BAD_SIGNATURE, kid=unpacked.kid, detail="signature does not verify"
+        )
+    return _judge(unpacked, now)
+
+
+def _unpack(text: str, keys: Mapping[bytes, ec.EllipticCurvePublicKey]) -> Unpacked | Verification:
     if not isinstance(text, str):
         raise _Malformed("not text")
     text = text.strip()
     if not text.startswith(PREFIX):
         return Verification(Result.WRONG_PREFIX, detail="does not start with PP1:")
+    protected, payload, signature = _sign1(_message(text))
+    kid = _kid(protected)
+    # Only the verifier's own keys count; a key carried in the token is never used.
+    key = keys.get(kid)
+    if key is None:
+        return Verification(Result.UNKNOWN_KEY, kid=kid, detail="unknown kid")
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        return Verification(Result.UNKNOWN_KEY, kid=kid, detail="kid names a key that is not P-256")
+    if len(signature) != 2 * _P256_BYTES:
+        return Verification(Result.BAD_SIGNATURE, kid=kid, detail="signature is not 64 bytes")
+    return Unpacked(kid, key, protected, payload, signature)
+
+
+def _message(text: str) -> Any:
+    """The CBOR item inside a PP1 text (after its prefix): Base45, then zlib, then CBOR."""
     if len(text) > MAX_TEXT_LENGTH:
         raise _Malformed("too long")
     try:
         compressed = b45decode(text[len(PREFIX) :])
     except ValueError:
         raise _Malformed("bad base45") from None
-    message = _decode_cbor(_inflate(compressed), "bad cbor")
+    return _decode_cbor(_inflate(compressed), "bad cbor")
 
+
+def _sign1(message: Any) -> tuple[bytes, bytes, bytes]:
+    """The protected header, payload and signature of a tagged COSE_Sign1."""
     if not (
         isinstance(message, cbor2.CBORTag)
         and message.tag == _COSE_SIGN1_TAG
@@ -193,7 +240,11 @@ def _verify(
         and isinstance(signature, bytes)
     ):
         raise _Malformed("bad COSE structure")
+    return protected, payload, signature
 
+
+def _kid(protected: bytes) -> bytes:
+    """The kid of a protected header that asks for ES256 and nothing we do not understand."""
     header = _decode_cbor(protected, "bad protected header")
     if not isinstance(header, dict):
         raise _Malformed("bad protected header")
@@ -205,33 +256,30 @@ def _verify(
     kid = header.get(_HEADER_KID)
     if not isinstance(kid, bytes) or not kid:
         raise _Malformed("missing kid")
+    return kid
 
-    # Only the verifier's own keys count; a key carried in the token is never used.
-    key = keys.get(kid)
-    if key is None:
-        return Verification(Result.UNKNOWN_KEY, kid=kid, detail="unknown kid")
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        return Verification(Result.UNKNOWN_KEY, kid=kid, detail="kid names a key that is not P-256")
-    if len(signature) != 2 * _P256_BYTES:
-        return Verification(Result.BAD_SIGNATURE, kid=kid, detail="signature is not 64 bytes")
-    if check_signature:
-        r = int.from_bytes(signature[:_P256_BYTES], "big")
-        s = int.from_bytes(signature[_P256_BYTES:], "big")
-        try:
-            key.verify(
-                encode_dss_signature(r, s),
-                _sig_structure(protected, payload),
-                _VERIFYING_ALGORITHM,
-            )
-        except (InvalidSignature, ValueError):
-            return Verification(Result.BAD_SIGNATURE, kid=kid, detail="signature does not verify")
 
-    claims = _claims_from(_decode_cbor(payload, "missing claims"))
+def _signature_holds(unpacked: Unpacked) -> bool:
+    r = int.from_bytes(unpacked.signature[:_P256_BYTES], "big")
+    s = int.from_bytes(unpacked.signature[_P256_BYTES:], "big")
+    try:
+        unpacked.key.verify(
+            encode_dss_signature(r, s),
+            _sig_structure(unpacked.protected, unpacked.payload),
+            _VERIFYING_ALGORITHM,
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _judge(unpacked: Unpacked, now: int) -> Verification:
+    claims = _claims_from(_decode_cbor(unpacked.payload, "missing claims"))
     if now < claims.not_before:
-        return Verification(Result.NOT_YET_VALID, claims, kid, "before nbf")
+        return Verification(Result.NOT_YET_VALID, claims, unpacked.kid, "before nbf")
     if now >= claims.expires:
-        return Verification(Result.EXPIRED, claims, kid, "at or after exp")
-    return Verification(Result.VALID, claims, kid)
+        return Verification(Result.EXPIRED, claims, unpacked.kid, "at or after exp")
+    return Verification(Result.VALID, claims, unpacked.kid)
 
 
 def _signature_algorithm() -> ec.ECDSA:

@@ -14,7 +14,8 @@ from permits import audit
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Kind, Role, User
 from permits.services import applications
-from permits.services.conflicts import batch_conflicts, hold
+from permits.services.batch_conflicts import batch_conflicts
+from permits.services.conflict_locks import hold
 from permits.services.errors import NotAllowed, ValidationFailed
 
 #: The most items one call may carry (the API contract says 500).

@@ -1,4 +1,5 @@
-"""One vehicle, one pass at a time; one driver, one vehicle at a time.
+"""One vehicle, one pass at a time; one driver, one vehicle at a time: the checks against what is
+stored.
 
 Validity periods are inclusive ranges of calendar days: [from, until] and [from2, until2] overlap
 when from <= until2 and from2 <= until, so a renewal that starts the day after the old pass ends
@@ -16,13 +17,15 @@ The pass an application renews is never in the way: it is superseded when the re
 Queries go through the plate and ID-number indexes.
 
 A check and the write it allows are one step only if no other transaction checks the same plate
-or driver in between: every path that checks and then writes first calls `hold` (see there).
+or driver in between: every path that checks and then writes first calls
+`conflict_locks.hold`. The same rule within one batch is `batch_conflicts`; how the fields are
+read, `conflict_keys`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -34,129 +37,23 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    event,
     null,
     or_,
     select,
-    text,
     union_all,
 )
-from sqlalchemy.orm import Session, SessionTransaction
 
-from permits import validators
 from permits.extensions import db
 from permits.models import Application, Driver, Kind, Pass, PassStatus
+from permits.services.conflict_keys import as_date, driver_ids, plate_of
+
+# Also `conflicts.hold`: the callers that check through this module hold through it too.
+from permits.services.conflict_locks import hold as hold
 from permits.services.errors import Conflict
 from permits.workflow import State
 
 #: States of an application that hold a plate and its drivers while a decision is awaited.
 PENDING = (State.IN_REVIEW, State.RETURNED)
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _plate(value: Any) -> str | None:
-    if isinstance(value, str) and validators.is_plate(value):
-        return validators.normalize_plate(value)
-    return None
-
-
-def _driver_ids(value: Any) -> list[tuple[int, str]]:
-    """(position in the list, normalised ID number) of each driver with a valid ID number."""
-    found: list[tuple[int, str]] = []
-    if not isinstance(value, list):
-        return found
-    for i, driver in enumerate(value):
-        raw = driver.get("id_number") if isinstance(driver, Mapping) else None
-        id_number = validators.normalize_id_number(str(raw or ""))
-        if raw and validators.id_number_problem(id_number) is None:
-            found.append((i, id_number))
-    return found
-
-
-# --- holding plates and drivers while they are checked -------------------------------------
-
-#: Past this many plates and drivers, a transaction takes one lock on every vehicle instead of a
-#: lock each: PostgreSQL's shared lock table has room for about max_locks_per_transaction (64)
-#: locks per connection, and a file of 10,000 vehicles would need 20,000 ("out of shared memory").
-MAX_KEY_LOCKS = 64
-#: Taken shared before the per-key locks, or exclusive instead of them.
-EVERY_VEHICLE = "vehicles:*"
-#: session.info key: the lock keys this transaction took outside any savepoint (dropped when the
-#: transaction ends; a savepoint's locks go when it is rolled back, so they are not recorded).
-HELD = "permits.vehicle_locks"
-
-_LOCK_KEYS = text(
-    "SELECT CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(hashtextextended(k, 0))"
-    " ELSE pg_advisory_xact_lock(hashtextextended(k, 0)) END"
-    " FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n"
-)
-_LOCK_EVERY_VEHICLE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_held(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(HELD, None)
-
-
-def lock_keys(fields: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The plates and driver ID numbers these applications name, as sorted lock keys
-    ("plate:沪A12345", "driver:<ID number>")."""
-    keys: set[str] = set()
-    for values in fields:
-        if (plate := _plate(values.get("plate"))) is not None:
-            keys.add(f"plate:{plate}")
-        keys.update(f"driver:{id_number}" for _i, id_number in _driver_ids(values.get("drivers")))
-    return sorted(keys)
-
-
-def hold(fields: Iterable[Mapping[str, Any]]) -> None:
-    """Holds, until the transaction ends, the plates and drivers of these applications (as
-    `conflicts` reads them) against every other transaction that holds one of them: call it
-    before checking them, and the check stays true until the write that follows it commits.
-
-    On PostgreSQL, READ COMMITTED lets two transactions check "nothing holds this plate" at
-    once, both see nothing, and both write (two passes for one plate). A transaction-scoped
-    advisory lock per key, taken in sorted order so that two holders never wait on each other,
-    makes the second wait for the first's commit; its check then sees what the first wrote.
-    More keys than MAX_KEY_LOCKS (a spreadsheet, a batch) take one exclusive lock on every
-    vehicle instead, which single holders take shared before their keys. A transaction names
-    everything it will check in its first call, before it updates any row (a later call that
-    names nothing new costs nothing): locks taken in two rounds could wait on each other.
-
-    On SQLite nothing is needed: every writing transaction starts with BEGIN IMMEDIATE, so one
-    writer at a time is between its check and its commit.
-    """
-    session = db.session()
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    held: set[str] = session.info.get(HELD, set())
-    if EVERY_VEHICLE in held:  # recorded only when taken exclusive: it covers every key
-        return
-    keys = [key for key in lock_keys(fields) if key not in held]
-    if not keys:
-        return
-    with session.no_autoflush:  # the caller's unsaved changes are written after the lock
-        if len(keys) > MAX_KEY_LOCKS and not held:
-            # Never from shared to exclusive: two transactions doing it would wait on each other.
-            session.execute(_LOCK_EVERY_VEHICLE, {"key": EVERY_VEHICLE})
-            keys = [EVERY_VEHICLE]
-        else:
-            session.execute(_LOCK_KEYS, {"keys": [EVERY_VEHICLE, *keys]}).all()
-    if not session.in_nested_transaction():
-        session.info[HELD] = held | set(keys)
 
 
 def _pending_or_own_draft(enterprise_id: int | None) -> ColumnElement[bool]:
@@ -234,11 +131,11 @@ def conflicts(
     enterprise's own drafts count; `include_pending=False` looks at issued passes only (the
     last approval).
     """
-    start, end = _as_date(fields.get("valid_from")), _as_date(fields.get("valid_until"))
+    start, end = as_date(fields.get("valid_from")), as_date(fields.get("valid_until"))
     if start is None or end is None or end < start:
         return {}
-    plate = _plate(fields.get("plate"))
-    drivers = _driver_ids(fields.get("drivers"))
+    plate = plate_of(fields.get("plate"))
+    drivers = driver_ids(fields.get("drivers"))
     problems: dict[str, str] = {}
     ids = [id_number for _i, id_number in drivers]
     taken: dict[str, str] = {}
@@ -478,13 +375,13 @@ def seen_anywhere(
     pending (or the enterprise's own draft) application holds for days within their whole date
     range: only an application with one of them can conflict, so a file of thousands needs the
     exact check (`conflicts`) for those few alone. Three queries, however many rows."""
-    spans = [(_as_date(f.get("valid_from")), _as_date(f.get("valid_until"))) for f in fields]
+    spans = [(as_date(f.get("valid_from")), as_date(f.get("valid_until"))) for f in fields]
     dated = [(a, b) for a, b in spans if a is not None and b is not None and a <= b]
     if not dated:
         return set()
     start, end = min(a for a, _ in dated), max(b for _, b in dated)
-    plates = {p for f in fields if (p := _plate(f.get("plate"))) is not None}
-    ids = {i for f in fields for _n, i in _driver_ids(f.get("drivers"))}
+    plates = {p for f in fields if (p := plate_of(f.get("plate"))) is not None}
+    ids = {i for f in fields for _n, i in driver_ids(f.get("drivers"))}
     live_pass, other_application = _holding(start, end, now=now, enterprise_id=enterprise_id)
     found: set[str] = set()
     for chunk in _chunks(sorted(plates)):
@@ -516,59 +413,6 @@ def seen_anywhere(
 
 def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
-
-
-def batch_conflicts(
-    rows: Sequence[Mapping[str, Any] | None], label: Callable[[int], str] | None = None
-) -> list[dict[str, str]]:
-    """Within one batch: field → message per row, naming the earlier row with the same plate,
-    or a driver on another plate, for overlapping days. A None row (one that failed its own
-    validation) is skipped; `label(index)` names a row in messages (default: "item <index>")."""
-    found: list[dict[str, str]] = [{} for _ in rows]
-    # Earlier rows indexed by plate and by driver: each row is compared only with the rows that
-    # share something with it, so a file of 10,000 rows takes linear time.
-    by_plate: dict[str, list[tuple[int, date, date]]] = {}
-    by_driver: dict[str, list[tuple[int, str | None, date, date]]] = {}
-
-    def name(earlier: int) -> str:
-        return label(earlier) if label is not None else str(_l("item %(n)d", n=earlier))
-
-    for index, row in enumerate(rows):
-        if row is None:
-            continue
-        start, end = _as_date(row.get("valid_from")), _as_date(row.get("valid_until"))
-        if start is None or end is None or end < start:
-            continue
-        plate = _plate(row.get("plate"))
-        drivers = _driver_ids(row.get("drivers"))
-        if plate is not None:
-            for earlier, other_start, other_end in by_plate.get(plate, ()):
-                if other_start <= end and start <= other_end:
-                    found[index]["plate"] = str(
-                        _l(
-                            "The same vehicle is in %(other)s of this batch, for overlapping "
-                            "dates.",
-                            other=name(earlier),
-                        )
-                    )
-                    break
-        for i, id_number in drivers:
-            for earlier, other_plate, other_start, other_end in by_driver.get(id_number, ()):
-                same_vehicle = plate is not None and plate == other_plate
-                if not same_vehicle and other_start <= end and start <= other_end:
-                    found[index][f"drivers.{i}.id_number"] = str(
-                        _l(
-                            "This driver is also on another vehicle in %(other)s of this batch, "
-                            "for overlapping dates.",
-                            other=name(earlier),
-                        )
-                    )
-                    break
-        if plate is not None:
-            by_plate.setdefault(plate, []).append((index, start, end))
-        for _i, id_number in drivers:
-            by_driver.setdefault(id_number, []).append((index, plate, start, end))
-    return found
 
 
 def check_before_issue(application: Application, *, now: datetime) -> None:

@@ -21,6 +21,7 @@ from permits.services import (
     applications,
     attachments,
     organisations,
+    passwords,
     reviews,
     workflows,
 )
@@ -113,7 +114,7 @@ def _email(local: str) -> str:
 
 @cache
 def _demo_password_hash() -> str:
-    return accounts.hash_password(DEMO_PASSWORD)
+    return passwords.hash_password(DEMO_PASSWORD)
 
 
 def _user(email: str, role: Role, name: str, **org: Any) -> User:

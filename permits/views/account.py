@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.forms import ApiTokenForm, ChangePasswordForm, ConfirmForm, show_problems
+from permits.forms.accounts import ApiTokenForm, ChangePasswordForm
+from permits.forms.common import ConfirmForm, show_problems
 from permits.models import ApiToken, utcnow
 from permits.permissions import acting_user, can_revoke_token
-from permits.services import accounts
+from permits.services import accounts, api_tokens
 from permits.services.errors import ValidationFailed
 from permits.views.auth import start_session
 
@@ -63,7 +64,7 @@ def create_token() -> tuple[str, int]:
     form = ApiTokenForm()
     if form.validate_on_submit():
         try:
-            _token, plain = accounts.issue_api_token(
+            _token, plain = api_tokens.issue_api_token(
                 acting_user(), form.name.data or "", now=utcnow()
             )
         except ValidationFailed as exc:
@@ -82,6 +83,6 @@ def revoke_token(token_id: int) -> Response:
     if not can_revoke_token(acting_user(), token):
         abort(404)  # another user's token: do not even confirm it exists
     if ConfirmForm().validate_on_submit():
-        accounts.revoke_api_token(token, now=utcnow())
+        api_tokens.revoke_api_token(token, now=utcnow())
         flash(_("The token “%(name)s” no longer works.", name=token.name), "success")
     return redirect(url_for("account.profile") + "#tokens")

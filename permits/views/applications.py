@@ -24,15 +24,14 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import (
+from permits.forms.applications import (
     AttachmentForm,
-    ConfirmForm,
-    DecisionForm,
     VehiclePassForm,
     WithdrawForm,
     WorkResumptionForm,
-    show_problems,
 )
+from permits.forms.common import ConfirmForm, show_problems
+from permits.forms.review import DecisionForm
 from permits.i18n import current_locale_name
 from permits.inputs import int_arg
 from permits.labels import (

@@ -26,7 +26,8 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import devices, mail, regions
 from permits.extensions import db, limiter
-from permits.forms import LanguageForm, LoginForm, RegistrationForm, show_problems
+from permits.forms.accounts import LanguageForm, LoginForm, RegistrationForm
+from permits.forms.common import show_problems
 from permits.i18n import current_locale_name
 from permits.inputs import local_path
 from permits.login import mark_session_started
@@ -35,6 +36,7 @@ from permits.permissions import public
 from permits.services import accounts, login_throttle
 from permits.services.errors import Conflict, ValidationFailed
 from permits.services.organisations import EnterpriseDetails
+from permits.services.registration import Registration, register_enterprise, registration_problems
 
 bp = Blueprint("auth", __name__)
 
@@ -198,7 +200,7 @@ def register() -> Response | str | tuple[str, int]:
     form.district.choices = district_choices()
     if form.is_submitted():
         form_ok = form.validate()
-        registration = accounts.Registration(
+        registration = Registration(
             enterprise=EnterpriseDetails(
                 uscc=form.uscc.data or "",
                 name=form.name.data or "",
@@ -213,10 +215,10 @@ def register() -> Response | str | tuple[str, int]:
         if not form_ok:
             # Show the domain's messages too, so one round trip reveals every problem.
             if not form.csrf_token.errors:
-                show_problems(form, accounts.registration_problems(registration))
+                show_problems(form, registration_problems(registration))
         else:
             try:
-                user = accounts.register_enterprise(registration)
+                user = register_enterprise(registration)
             except (ValidationFailed, Conflict) as exc:
                 show_problems(form, exc.fields)
             else:

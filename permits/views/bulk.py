@@ -8,11 +8,25 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.forms import BulkUploadForm, ConfirmForm
+from permits.forms.applications import BulkUploadForm
+from permits.forms.common import ConfirmForm
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
 from permits.services import bulk
 from permits.services.applications import today
+from permits.services.bulk_sheets import (
+    CSV_TYPE,
+    XLSX_TYPE,
+    codes_csv,
+    columns,
+    corrected_csv,
+    corrected_xlsx,
+    max_drivers,
+    read_rows,
+    template_csv,
+    template_xlsx,
+)
+from permits.services.bulk_uploads import keep_upload
 from permits.services.errors import Conflict, DomainError, NotFound
 
 bp = Blueprint("bulk", __name__, url_prefix="/applications/bulk")
@@ -32,7 +46,7 @@ def _download(content: bytes, name: str, mimetype: str) -> Response:
 @roles_required(Role.ENTERPRISE)
 def start() -> str:
     return render_template(
-        "bulk/start.html", form=BulkUploadForm(formdata=None), max_drivers=bulk.max_drivers()
+        "bulk/start.html", form=BulkUploadForm(formdata=None), max_drivers=max_drivers()
     )
 
 
@@ -41,16 +55,16 @@ def start() -> str:
 def template(fmt: str) -> Response:
     day = today(utcnow())
     if fmt == "xlsx":
-        return _download(bulk.template_xlsx(day), "vehicles-template.xlsx", bulk.XLSX_TYPE)
+        return _download(template_xlsx(day), "vehicles-template.xlsx", XLSX_TYPE)
     if fmt == "csv":
-        return _download(bulk.template_csv(day), "vehicles-template.csv", bulk.CSV_TYPE)
+        return _download(template_csv(day), "vehicles-template.csv", CSV_TYPE)
     abort(404)
 
 
 @bp.get("/codes.csv")
 @roles_required(Role.ENTERPRISE)
 def codes() -> Response:
-    return _download(bulk.codes_csv(), "vehicles-codes.csv", bulk.CSV_TYPE)
+    return _download(codes_csv(), "vehicles-codes.csv", CSV_TYPE)
 
 
 @bp.post("/")
@@ -58,20 +72,18 @@ def codes() -> Response:
 def upload() -> Response | tuple[str, int]:
     form = BulkUploadForm()
     if not form.validate_on_submit():
-        return render_template("bulk/start.html", form=form, max_drivers=bulk.max_drivers()), 400
+        return render_template("bulk/start.html", form=form, max_drivers=max_drivers()), 400
     upload = request.files.get("file")
     content = upload.read() if upload else b""
     now = utcnow()
     try:
-        rows = bulk.read_rows(content)  # a file that is not the template is refused, not kept
-        key = bulk.keep_upload(
+        rows = read_rows(content)  # a file that is not the template is refused, not kept
+        key = keep_upload(
             acting_user(), upload.filename or "" if upload else "", content, now=now, rows=rows
         )
     except DomainError as exc:
         form.file.errors = [str(m) for m in exc.fields.values()] or [str(exc.message)]
-        return render_template(
-            "bulk/start.html", form=form, max_drivers=bulk.max_drivers()
-        ), exc.status
+        return render_template("bulk/start.html", form=form, max_drivers=max_drivers()), exc.status
     return redirect(url_for("bulk.result", key=key))
 
 
@@ -97,7 +109,7 @@ def result(key: str) -> Response | str:
         checked=checked,
         problems=problems[:SHOWN_PROBLEMS],
         more=max(0, len(problems) - SHOWN_PROBLEMS),
-        headers=dict(bulk.columns(bulk.max_drivers())),
+        headers=dict(columns(max_drivers())),
         confirm_form=ConfirmForm(),
         upload_form=BulkUploadForm(formdata=None),
     )
@@ -114,10 +126,8 @@ def corrected(key: str, fmt: str) -> Response:
     except DomainError:
         abort(404)
     if fmt == "xlsx":
-        return _download(
-            bulk.corrected_xlsx(checked.rows), "vehicles-corrected.xlsx", bulk.XLSX_TYPE
-        )
-    return _download(bulk.corrected_csv(checked.rows), "vehicles-corrected.csv", bulk.CSV_TYPE)
+        return _download(corrected_xlsx(checked.rows), "vehicles-corrected.xlsx", XLSX_TYPE)
+    return _download(corrected_csv(checked.rows), "vehicles-corrected.csv", CSV_TYPE)
 
 
 @bp.post("/<key>/submit")

@@ -15,7 +15,7 @@ from permits import regions
 from permits.i18n import current_locale_name
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, public, roles_required
-from permits.services import verification
+from permits.services import scans
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
 
@@ -38,9 +38,7 @@ def scan() -> str:
 @roles_required(Role.CHECKPOINT, Role.ADMIN)
 def history() -> str:
     """My recent scans, newest first."""
-    return render_template(
-        "checkpoint/history.html", scans=verification.recent_scans(user=acting_user())
-    )
+    return render_template("checkpoint/history.html", scans=scans.recent_scans(user=acting_user()))
 
 
 @bp.get("/anomalies")
@@ -49,7 +47,7 @@ def anomalies() -> str:
     """Passes seen in impossible places or too often, with the scans behind each flag."""
     return render_template(
         "checkpoint/anomalies.html",
-        scans=verification.anomalies(utcnow() - timedelta(days=7)),
+        scans=scans.anomalies(utcnow() - timedelta(days=7)),
     )
 
 

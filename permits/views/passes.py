@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -17,28 +15,23 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
-from permits import labels
 from permits.extensions import db, limiter
-from permits.forms import ConfirmForm, RevokeForm, show_problems
-from permits.models import Kind, Pass, PassStatus, Role, utcnow
+from permits.forms.common import ConfirmForm, show_problems
+from permits.forms.revocations import RevokeForm
+from permits.models import Pass, PassStatus, Role, utcnow
 from permits.passes import codes, pdf
 from permits.permissions import acting_user, can_view_application, public, roles_required
-from permits.services import issuance, verification
+from permits.services import issuance, pass_documents, scans
 from permits.services.errors import DomainError
-from permits.templating import division_name
 from permits.validators import mask_id_number
 
 bp = Blueprint("passes", __name__)
-
-#: Bump when the PDF layout changes, so cached copies (by ETag) are refreshed.
-PDF_LAYOUT_VERSION = "1"
 
 
 def _pdf_limit_key() -> str:
@@ -69,82 +62,6 @@ def load_pass(number: str) -> Pass:
     return issued
 
 
-def bilingual(lazy: object) -> str:
-    """A label in Chinese and English, as printed on the pass."""
-    with force_locale("zh"):
-        chinese = str(lazy)
-    with force_locale("en"):
-        english = str(lazy)
-    return chinese if chinese == english else f"{chinese} {english}"
-
-
-def _division(code: str | None) -> str:
-    if not code:
-        return ""
-    with force_locale("zh"):
-        chinese = division_name(code)
-    with force_locale("en"):
-        english = division_name(code)
-    return chinese if chinese == english else f"{chinese} {english}"
-
-
-def issuing_authority(issued: Pass) -> str:
-    """The department that signed the last step."""
-    last = max(
-        (d for d in issued.application.decisions if d.department is not None and d.step),
-        key=lambda d: d.id,
-        default=None,
-    )
-    if last is None or last.department is None:
-        return ""
-    department = last.department
-    name = labels.DEPARTMENT_NAMES.get(department.code, department.code)
-    with force_locale("zh"):
-        chinese = f"{division_name(department.scope)}{name}"
-    with force_locale("en"):
-        english = f"{division_name(department.scope)} {name}"
-    return f"{chinese} {english}"
-
-
-def pass_document(issued: Pass) -> pdf.PassDocument:
-    """Everything the PDF shows, already in Chinese with English; no phone, no full ID."""
-    application = issued.application
-    local = issued.issued_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    common = {
-        "number": issued.number,
-        "control_code": issued.control_code,
-        "valid_from": issued.valid_from.isoformat(),
-        "valid_until": issued.valid_until.isoformat(),
-        "enterprise": application.enterprise.name,
-        "uscc": application.enterprise.uscc,
-        "issuer": issuing_authority(issued),
-        "issued_at": local.strftime("%Y-%m-%d %H:%M"),
-        "qr_text": issued.token,
-        "revoked": issued.status is PassStatus.REVOKED,
-    }
-    if issued.kind is Kind.VEHICLE_PASS:
-        return pdf.PassDocument(
-            kind="VP",
-            plate=issued.plate,
-            vehicle_type=bilingual(labels.VEHICLE_TYPE_NAMES[application.vehicle_type])
-            if application.vehicle_type
-            else None,
-            route=f"{_division(application.origin)} → {_division(application.destination)}",
-            cargo=bilingual(labels.CARGO_NAMES[application.cargo_category])
-            if application.cargo_category
-            else None,
-            drivers=tuple((d.name, mask_id_number(d.id_number)) for d in application.drivers),
-            **common,  # type: ignore[arg-type]
-        )
-    return pdf.PassDocument(
-        kind="WR",
-        site=application.site_address,
-        district=_division(application.district),
-        staff=application.staff_on_site,
-        **common,  # type: ignore[arg-type]
-    )
-
-
 def pdf_response(issued: Pass) -> Response:
     """The PDF, identical for an unchanged pass, so the owner's browser revalidates by ETag.
 
@@ -154,16 +71,11 @@ def pdf_response(issued: Pass) -> Response:
     an unchanged one costs a 304 instead of a render (see PDF_LIMIT). Attachments, which may
     hold anything, stay `no-store`."""
     issuance.check_not_revoked(issued)
-    etag = hashlib.sha256(
-        f"{PDF_LAYOUT_VERSION}|{issued.token}|{issued.status.value}".encode()
-    ).hexdigest()[:32]
+    etag = pass_documents.version(issued)
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
     else:
-        body = pdf.render_pass(
-            pass_document(issued), font_path=current_app.config.get("PDF_FONT") or None
-        )
-        response = make_response(body)
+        response = make_response(pass_documents.render(issued))
         response.headers["Content-Type"] = "application/pdf"
         response.headers["Content-Disposition"] = f'inline; filename="pass-{issued.number}.pdf"'
     response.set_etag(etag)
@@ -228,7 +140,7 @@ def _render(
         confirm_form=ConfirmForm(),
         link=link,
         mask=mask_id_number,
-        scans=verification.recent_scans(pass_id=issued.id)
+        scans=scans.recent_scans(pass_id=issued.id)
         if me is not None and me.role in (Role.APPROVER, Role.ADMIN, Role.SUPERVISOR)
         else [],
     ), status

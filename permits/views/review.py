@@ -14,7 +14,8 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import BulkDecisionForm, DecisionForm, show_problems
+from permits.forms.common import show_problems
+from permits.forms.review import BulkDecisionForm, DecisionForm
 from permits.i18n import current_locale_name
 from permits.inputs import int_arg, local_path
 from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices

@@ -14,11 +14,12 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits import regions
-from permits.forms import ExportFilterForm
+from permits.forms.admin import ExportFilterForm
 from permits.i18n import current_locale_name
 from permits.labels import DEPARTMENT_NAMES, KIND_NAMES, STATE_NAMES
 from permits.models import Kind, utcnow
-from permits.services import supervision
+from permits.services.supervision import exports, snapshot
+from permits.services.supervision.figures import DAYS, Figures
 from permits.spreadsheets import neutralised
 from permits.templating import signer_name
 from permits.views.admin import bp
@@ -33,7 +34,7 @@ def _export_form() -> ExportFilterForm:
     today = utcnow().astimezone(_zone()).date()
     form = ExportFilterForm(
         formdata=request.args or None,
-        date_from=today - timedelta(days=supervision.DAYS - 1),
+        date_from=today - timedelta(days=DAYS - 1),
         date_to=today,
     )
     everything = ("", _("All"))
@@ -47,7 +48,7 @@ def _export_form() -> ExportFilterForm:
     return form
 
 
-def _charts(figures: supervision.Figures) -> dict[str, Any]:
+def _charts(figures: Figures) -> dict[str, Any]:
     """What the charts draw, labelled in the reader's language (read by js/dashboard.js)."""
     locale = current_locale_name()
     zone = _zone()
@@ -101,7 +102,7 @@ def _charts(figures: supervision.Figures) -> dict[str, Any]:
 def _render(form: ExportFilterForm, status: int = 200) -> tuple[str, int]:
     # The snapshot GET /api/v1/stats serves too; the page shows the time it is exact at.
     max_age = timedelta(seconds=current_app.config["SUPERVISION_MAX_AGE_SECONDS"])
-    figures = supervision.current_figures(utcnow(), zone=_zone(), max_age=max_age)
+    figures = snapshot.current_figures(utcnow(), zone=_zone(), max_age=max_age)
     page = render_template(
         "admin/dashboard.html",
         figures=figures,
@@ -118,11 +119,11 @@ def dashboard() -> tuple[str, int]:
     return _render(_export_form())
 
 
-def _filters(form: ExportFilterForm) -> supervision.ExportFilter:
+def _filters(form: ExportFilterForm) -> exports.ExportFilter:
     zone = _zone()
     start = datetime.combine(form.date_from.data, time(), tzinfo=zone)
     end = datetime.combine(form.date_to.data + timedelta(days=1), time(), tzinfo=zone)
-    return supervision.ExportFilter(
+    return exports.ExportFilter(
         start=start.astimezone(UTC),
         end=end.astimezone(UTC),
         state=State(form.state.data) if form.state.data else None,
@@ -163,8 +164,8 @@ def export_applications() -> Response | tuple[str, int]:
     form = _export_form()
     if not form.validate():
         return _render(form, 400)
-    rows = supervision.application_rows(_filters(form), utcnow())
-    return _csv(_file_name("applications", form), supervision.APPLICATION_COLUMNS, rows)
+    rows = exports.application_rows(_filters(form), utcnow())
+    return _csv(_file_name("applications", form), exports.APPLICATION_COLUMNS, rows)
 
 
 @bp.get("/export/scans.csv")
@@ -173,5 +174,5 @@ def export_scans() -> Response | tuple[str, int]:
     form = _export_form()
     if not form.validate():
         return _render(form, 400)
-    rows = supervision.scan_rows(_filters(form))
-    return _csv(_file_name("scans", form), supervision.SCAN_COLUMNS, rows)
+    rows = exports.scan_rows(_filters(form))
+    return _csv(_file_name("scans", form), exports.SCAN_COLUMNS, rows)

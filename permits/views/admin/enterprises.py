@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.forms import ConfirmForm, SuspendForm, show_problems
+from permits.forms.admin import SuspendForm
+from permits.forms.common import ConfirmForm, show_problems
 from permits.inputs import int_arg
 from permits.models import Enterprise, utcnow
 from permits.permissions import acting_user

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from permits.forms import ConfirmForm
+from permits.forms.common import ConfirmForm
 from permits.models import utcnow
 from permits.permissions import acting_user
 from permits.services import signing_keys

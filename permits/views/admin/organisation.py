@@ -9,7 +9,8 @@ from wtforms.fields.choices import SelectChoice
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import CheckpointForm, ConfirmForm, DepartmentForm, show_problems
+from permits.forms.admin import CheckpointForm, DepartmentForm
+from permits.forms.common import ConfirmForm, show_problems
 from permits.i18n import current_locale_name
 from permits.inputs import int_arg
 from permits.labels import DEPARTMENT_NAMES

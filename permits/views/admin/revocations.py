@@ -8,12 +8,8 @@ from werkzeug.wrappers import Response
 
 from permits import regions
 from permits.extensions import db
-from permits.forms import (
-    ConfirmForm,
-    MassRevocationAskForm,
-    MassRevocationCriteriaForm,
-    show_problems,
-)
+from permits.forms.common import ConfirmForm, show_problems
+from permits.forms.revocations import MassRevocationAskForm, MassRevocationCriteriaForm
 from permits.i18n import current_locale_name
 from permits.inputs import int_arg
 from permits.labels import CARGO_NAMES, MASS_REVOCATION_STATUS_NAMES

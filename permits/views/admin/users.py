@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from permits.extensions import db
-from permits.forms import ROLE_FILTER, ConfirmForm, NewUserForm, show_problems
+from permits.forms.admin import ROLE_FILTER, NewUserForm
+from permits.forms.common import ConfirmForm, show_problems
 from permits.inputs import int_arg
 from permits.models import Role, User, utcnow
 from permits.permissions import acting_user, roles_required

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from permits.forms import ChainForm, show_problems
+from permits.forms.admin import ChainForm
+from permits.forms.common import show_problems
 from permits.labels import CARGO_NAMES, DEPARTMENT_NAMES, KIND_NAMES
 from permits.models import BY_CARGO, Kind, Role, ScopeRule, utcnow
 from permits.permissions import acting_user, roles_required

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from permits.extensions import db
 from permits.models import ApiToken, User, utcnow
 from permits.permissions import acting_user, can_revoke_token
-from permits.services import accounts
+from permits.services import api_tokens
 from permits.views.api import bp
 
 
@@ -65,5 +65,5 @@ def revoke_token(token_id: int) -> Response:
     token = db.session.get(ApiToken, token_id)
     if token is None or not can_revoke_token(acting_user(), token):
         abort(404)
-    accounts.revoke_api_token(token, now=utcnow())
+    api_tokens.revoke_api_token(token, now=utcnow())
     return jsonify(token_json(token))

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from permits.database import appends_only
 from permits.errors import json_error
 from permits.extensions import limiter
+from permits.i18n import select_locale
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
 from permits.services import offline_scans, organisations, verification
@@ -77,7 +78,11 @@ def verify() -> Response:
             return json_error(403, "You are posted at another checkpoint.")
     now = utcnow()
     verdict = verification.verify(
-        acting_user(), now=now, checkpoint=checkpoint, **{given[0]: value}
+        acting_user(),
+        now=now,
+        checkpoint=checkpoint,
+        language=select_locale(),
+        **{given[0]: value},
     )
     return jsonify(verdict_json(verdict, now))
 
