@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
 from permits.models import Role
-from permits.schemas.common import Absent, Schema
+from permits.schemas.common import Absent, Schema, Time
 
 
 class MeEnterprise(Schema):
@@ -40,9 +38,9 @@ class Token(Schema):
     id: int
     name: str
     prefix: str = Field(description="The token's first characters")
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Time
+    last_used_at: Time | None
+    revoked_at: Time | None
 
 
 class TokenList(Schema):

@@ -6,13 +6,13 @@ web form reads its lengths from here, and the OpenAPI document is generated from
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
 from permits.models import CargoCategory, Kind, VehicleType
-from permits.schemas.common import Absent, Code6, Count, Request, Schema
+from permits.schemas.common import Absent, Code6, Count, Request, Schema, Time
 from permits.schemas.passes import PassSummary
 from permits.services.attachments import ATTACHMENT_PURPOSES, FILE_SIGNATURES
 from permits.services.reviews import REJECT_REASONS
@@ -159,8 +159,8 @@ class Step(Schema):
         description="The signing department's scope: a 6-digit district code or `city`",
         examples=["310115", "city"],
     )
-    entered_at: datetime
-    due_at: datetime
+    entered_at: Time
+    due_at: Time
     overdue: bool
 
 
@@ -178,7 +178,7 @@ class AttachmentInfo(Schema):
     filename: str
     content_type: ContentType
     size: int = Field(description="Bytes")
-    created_at: datetime
+    created_at: Time
     url: UriReference = Field(description="Where to download it")
 
 
@@ -206,7 +206,7 @@ class HistoryEntry(Schema):
     actor: str = Field(description="Name (or email) of who acted")
     comment: str
     reason_code: ReasonCode | None = Field(description="Set on rejections only")
-    at: datetime
+    at: Time
 
 
 class EnterpriseRef(Schema):
@@ -236,9 +236,9 @@ class _Common(Schema):
         "(the enterprise's district until one is known)"
     )
     valid_until: date | None = Field(description="Last day of validity (inclusive)")
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None = Field(description="The latest submission; null for a draft")
+    created_at: Time
+    updated_at: Time
+    submitted_at: Time | None = Field(description="The latest submission; null for a draft")
     pass_: PassSummary | None = Field(
         alias="pass",
         description="The issued pass of an approved application, else null",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.json_schema import SkipJsonSchema
 
 from permits.database import MAX_ROW_ID
@@ -38,8 +38,8 @@ RowId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
 #: A field left out of the answer when it does not apply (no null in the document).
 Absent = SkipJsonSchema[None]
 Count = Annotated[int, Field(ge=0)]
-Date = date
-Time = datetime
+#: A moment, answered as Python writes it (`+00:00`, not pydantic's `Z`), as the API always has.
+Time = Annotated[datetime, PlainSerializer(datetime.isoformat, when_used="json")]
 
 
 class Error(Schema):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, WithJsonSchema
 
 from permits.models import Kind, PassStatus
-from permits.schemas.common import Absent, ControlCode, Count, PassNumber, Schema
+from permits.schemas.common import Absent, ControlCode, Count, PassNumber, Schema, Time
 from permits.services.revocations import REASON_MAX
 
 
@@ -34,13 +34,13 @@ class Pass(Schema):
     qr: str = Field(description="The PP1 text of the QR code")
     valid_from: date
     valid_until: date
-    not_before: datetime
-    expires_at: datetime
-    issued_at: datetime | Absent = None
+    not_before: Time
+    expires_at: Time
+    issued_at: Time | Absent = None
     plate: str | None = None
     kid: str = Field(description="Hex of the signing key's 8-byte id")
     application_id: int | Absent = None
-    revoked_at: datetime | None = None
+    revoked_at: Time | None = None
     revoke_reason: str | None = None
     pdf: str | Absent = None
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
 from permits.models import Kind
 from permits.schemas.applications import ReasonCode
-from permits.schemas.common import Count, Schema
+from permits.schemas.common import Count, Schema, Time
 from permits.workflow import Action, State
 
 
@@ -66,7 +66,7 @@ class CheckpointScans(Schema):
 
 class ScanFigures(Schema):
     total: int
-    hours: list[datetime] = Field(description="Start of each of the last 24 hours (UTC)")
+    hours: list[Time] = Field(description="Start of each of the last 24 hours (UTC)")
     by_checkpoint: list[CheckpointScans]
     verdicts: dict[str, int] = Field(
         description="Scans of the last 24 hours per `result` of /verify"
@@ -74,7 +74,7 @@ class ScanFigures(Schema):
 
 
 class Stats(Schema):
-    generated_at: datetime
+    generated_at: Time
     passes_issued: Count
     passes_active: Count = Field(description="Not revoked and not expired")
     passes_revoked: Count

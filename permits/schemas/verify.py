@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, WithJsonSchema
 
 from permits.passes.token import Result
-from permits.schemas.common import Absent, Schema
+from permits.schemas.common import Absent, Schema, Time
 from permits.services.verification import FLAG_REASONS
 
 #: The most scans one upload may carry.
@@ -38,14 +37,14 @@ class Verdict(Schema):
         "vehicle pass; site, district, staff for work resumption. Never a full ID or a phone "
         "number.",
     )
-    checked_at: datetime
+    checked_at: Time
 
 
 class OfflineScan(Schema):
     id: str
     number: str | None = None
     result: str
-    scanned_at: datetime
+    scanned_at: Time
 
 
 class ScanUpload(Schema):
