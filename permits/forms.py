@@ -39,6 +39,7 @@ from wtforms.validators import (
 
 from permits.labels import DEPARTMENT_NAMES, ROLE_NAMES
 from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Role
+from permits.schemas.application_fields import STAFF_MIN
 from permits.services.organisations import CheckpointDetails
 from permits.services.workflows import MAX_STEPS
 
@@ -196,7 +197,9 @@ class WorkResumptionForm(FlaskForm):
     resume_date = _date_field(_l("Resume work on"))
     valid_until = _date_field(_l("Valid until"), _l("The permit is valid to the end of this day."))
     staff_on_site = IntegerField(
-        _l("Staff on site"), validators=[Optional()], render_kw={"inputmode": "numeric", "min": 1}
+        _l("Staff on site"),
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric", "min": STAFF_MIN},
     )
     closed_loop = BooleanField(_l("Closed-loop management (staff live and work on site)"))
     contact_name = StringField(_l("Contact person"))

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from permits.schemas.applications import BatchItem
+from permits.schemas.application_fields import BatchItem
 from permits.schemas.common import Absent, Schema
 from permits.services.batches import BATCH_LIMIT
 from permits.workflow import State

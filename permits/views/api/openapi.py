@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from permits.permissions import public
 from permits.schemas import accounts, batches, decisions, passes, stats, verify
+from permits.schemas import application_fields as fields
 from permits.schemas import applications as apps
 from permits.schemas.common import Error, PassNumber, RowId
 from permits.schemas.document import PREFIX, Components
@@ -33,7 +34,7 @@ COMPONENTS = Components(
         "ApplicationPage": apps.ApplicationPage,
         "Step": apps.Step,
         "Driver": apps.Driver,
-        "DriverInput": apps.DriverInput,
+        "DriverInput": fields.DriverInput,
         "AttachmentInfo": apps.AttachmentInfo,
         "UploadedAttachment": apps.UploadedAttachment,
         "HistoryEntry": apps.HistoryEntry,
@@ -42,12 +43,12 @@ COMPONENTS = Components(
         "BulkDecisionRequest": decisions.BulkDecisionRequest,
         "BulkDecisionResults": decisions.BulkDecisionResults,
         "BulkDecisionResult": decisions.BulkDecisionResult,
-        "ApplicationCreate": apps.ApplicationCreate,
-        "WorkResumptionCreate": apps.WorkResumptionCreate,
-        "VehiclePassCreate": apps.VehiclePassCreate,
-        "ApplicationPatch": apps.ApplicationPatch,
-        "WorkResumptionPatch": apps.WorkResumptionPatch,
-        "VehiclePassPatch": apps.VehiclePassPatch,
+        "ApplicationCreate": fields.ApplicationCreate,
+        "WorkResumptionCreate": fields.WorkResumptionCreate,
+        "VehiclePassCreate": fields.VehiclePassCreate,
+        "ApplicationPatch": fields.ApplicationPatch,
+        "WorkResumptionPatch": fields.WorkResumptionPatch,
+        "VehiclePassPatch": fields.VehiclePassPatch,
         "BatchItemResult": batches.BatchItemResult,
         "Token": accounts.Token,
         "Me": accounts.Me,
