@@ -31,6 +31,8 @@ WR_FIELDS = FIELDS[Kind.WORK_RESUMPTION]
 VP_FIELDS = FIELDS[Kind.VEHICLE_PASS]
 #: Every field a submission needs (a work-resumption plan is an attachment, checked apart).
 REQUIRED = FIELDS
+#: The column a field is stored in, where the names differ.
+COLUMN_OF = {"resume_date": "valid_from"}
 
 REQUIRED_MESSAGE = _l("This field is required.")
 #: Text fields stored as "" rather than NULL when cleared.

@@ -27,7 +27,7 @@ from permits.models import (
     User,
 )
 from permits.services import notifications, workflows
-from permits.services.application_fields import REQUIRED, REQUIRED_MESSAGE
+from permits.services.application_fields import COLUMN_OF, REQUIRED, REQUIRED_MESSAGE
 from permits.services.application_fields import clean as clean  # the callers' one entry point
 from permits.services.application_fields import today as today
 from permits.services.conflicts import conflicts, hold, values_of
@@ -97,10 +97,8 @@ def _columns(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     for name, value in values.items():
         if name == "drivers":
             drivers = list(value or [])
-        elif name == "resume_date":
-            columns["valid_from"] = value
         else:
-            columns[name] = value
+            columns[COLUMN_OF.get(name, name)] = value
     return columns, drivers
 
 
@@ -300,22 +298,8 @@ def update_draft(
 
 def missing_fields(application: Application) -> dict[str, str]:
     """What a submission still lacks, by field."""
-    values = {
-        "site_address": application.site_address,
-        "district": application.district,
-        "staff_on_site": application.staff_on_site,
-        "contact_name": application.contact_name,
-        "contact_phone": application.contact_phone,
-        "closed_loop": application.closed_loop,
-        "valid_until": application.valid_until,
-        "plate": application.plate,
-        "vehicle_type": application.vehicle_type,
-        "drivers": application.drivers,
-        "origin": application.origin,
-        "destination": application.destination,
-        "cargo_category": application.cargo_category,
-        "valid_from": application.valid_from,
-    }
+    columns = [COLUMN_OF.get(name, name) for name in REQUIRED[application.kind]]
+    values = {column: getattr(application, column) for column in columns}
     return _missing(application.kind, values, attachments=application.attachments)
 
 

@@ -106,391 +106,330 @@ DOWNLOAD = {
     "content": {content_type: {} for content_type in apps.CONTENT_TYPES},
 }
 
-#: (path, method, operation): `body` and each `ok` answer name a model, a component or a schema.
+
+def _op(
+    route: str, operation_id: str, summary: str, **spec: Any
+) -> tuple[str, str, dict[str, Any]]:
+    """One operation: "method path", its id and summary, then what it takes and answers."""
+    method, path = route.split(" ")
+    return path, method, {"operationId": operation_id, "summary": summary, **spec}
+
+
+#: Every operation: `body` and each `ok` answer name a model, a component or a schema.
 OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
-    (
-        "/me",
-        "get",
-        {
-            "operationId": "getMe",
-            "summary": "The account the token or session belongs to",
-            "ok": {200: ("Me", "The account")},
-            "errors": {401: None, 429: None},
+    _op(
+        "get /me",
+        "getMe",
+        "The account the token or session belongs to",
+        ok={200: ("Me", "The account")},
+        errors={401: None, 429: None},
+    ),
+    _op(
+        "get /tokens",
+        "listTokens",
+        "The caller's API tokens (never the secrets)",
+        ok={200: (accounts.TokenList, "The tokens")},
+        errors={401: None, 429: None},
+    ),
+    _op(
+        "delete /tokens/{token_id}",
+        "revokeToken",
+        "Revoke one of the caller's tokens",
+        parameters=[{"name": "token_id", "in": "path", "required": True, "schema": RowId}],
+        ok={200: ("Token", "The revoked token")},
+        errors={400: None, 401: None, 404: None, 429: None},
+    ),
+    _op(
+        "post /applications",
+        "createApplication",
+        "Create a draft application for the caller's enterprise",
+        description="Enterprise accounts only. The given fields must be valid; the others "
+        "may be filled in later with PATCH. A work-resumption draft takes the enterprise's "
+        "contact when none is given.",
+        body="ApplicationCreate",
+        ok={201: ("Application", "The new draft", LOCATION)},
+        errors={400: CSRF, 401: None, 403: NOT_ENTERPRISE, 422: FIELD_ERRORS},
+    ),
+    _op(
+        "get /applications",
+        "listApplications",
+        "List the applications the caller may see, a page at a time",
+        description=LIST_DESCRIPTION,
+        parameters=LIST_PARAMETERS,
+        ok={200: ("ApplicationPage", "A page of applications")},
+        errors={
+            400: "status, kind, limit, order or cursor is not valid",
+            401: None,
+            403: "A checkpoint account, or step=mine from someone not an approver",
         },
     ),
-    (
-        "/tokens",
-        "get",
-        {
-            "operationId": "listTokens",
-            "summary": "The caller's API tokens (never the secrets)",
-            "ok": {200: (accounts.TokenList, "The tokens")},
-            "errors": {401: None, 429: None},
+    _op(
+        "post /applications/batch",
+        "createApplicationBatch",
+        f"Create up to {BATCH_LIMIT} vehicle-pass drafts in one call",
+        description=BATCH_DESCRIPTION,
+        body=batches.BatchRequest,
+        ok={200: (batches.BatchResult, "What became of each item")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: NOT_ENTERPRISE,
+            422: "The body is not an object with an `applications` list, the list is "
+            f"empty, or it has more than {BATCH_LIMIT} items (`fields.applications`); "
+            "nothing is created",
         },
     ),
-    (
-        "/tokens/{token_id}",
-        "delete",
-        {
-            "operationId": "revokeToken",
-            "summary": "Revoke one of the caller's tokens",
-            "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": RowId}],
-            "ok": {200: ("Token", "The revoked token")},
-            "errors": {400: None, 401: None, 404: None, 429: None},
+    _op(
+        "get /applications/{application_id}",
+        "getApplication",
+        "The whole file of an application, with its drivers, files and history",
+        parameters=[ID],
+        ok={200: ("Application", "The application")},
+        errors={401: None, 403: CHANGE_FIRST, 404: NOT_VISIBLE},
+    ),
+    _op(
+        "patch /applications/{application_id}",
+        "updateApplication",
+        "Change fields of a draft or returned application",
+        description="Only the given fields change; null, an empty string or an empty list "
+        "clears one.",
+        parameters=[ID],
+        body="ApplicationPatch",
+        ok={200: ("Application", "The changed application")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: NOT_ENTERPRISE,
+            404: NOT_OWN,
+            409: NOT_EDITABLE,
+            422: FIELD_ERRORS + "; `kind` when it would change",
         },
     ),
-    (
-        "/applications",
-        "post",
-        {
-            "operationId": "createApplication",
-            "summary": "Create a draft application for the caller's enterprise",
-            "description": "Enterprise accounts only. The given fields must be valid; the others "
-            "may be filled in later with PATCH. A work-resumption draft takes the enterprise's "
-            "contact when none is given.",
-            "body": "ApplicationCreate",
-            "ok": {201: ("Application", "The new draft", LOCATION)},
-            "errors": {400: CSRF, 401: None, 403: NOT_ENTERPRISE, 422: FIELD_ERRORS},
+    _op(
+        "post /applications/{application_id}/attachments",
+        "addAttachment",
+        "Upload a file (e.g. the epidemic prevention plan) to an application",
+        description="PDF, JPEG or PNG, judged by the content, not the name; the stored "
+        "name is the cleaned given name with the extension of the detected type. Only while "
+        "the application is a draft or returned.",
+        parameters=[ID],
+        content="multipart/form-data",
+        body=apps.AttachmentUpload,
+        ok={201: ("UploadedAttachment", "The stored file")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: NOT_ENTERPRISE,
+            404: NOT_OWN,
+            409: NOT_EDITABLE,
+            413: "The upload is larger than MAX_CONTENT_LENGTH",
+            422: "`purpose` is not listed, or `file` is missing, empty or not a PDF, JPEG or PNG",
         },
     ),
-    (
-        "/applications",
-        "get",
-        {
-            "operationId": "listApplications",
-            "summary": "List the applications the caller may see, a page at a time",
-            "description": LIST_DESCRIPTION,
-            "parameters": LIST_PARAMETERS,
-            "ok": {200: ("ApplicationPage", "A page of applications")},
-            "errors": {
-                400: "status, kind, limit, order or cursor is not valid",
-                401: None,
-                403: "A checkpoint account, or step=mine from someone not an approver",
-            },
+    _op(
+        "get /applications/{application_id}/attachments/{attachment_id}",
+        "getAttachment",
+        "Download a file of an application",
+        parameters=[ID, "AttachmentId"],
+        ok={200: (None, "The file, as an attachment under its stored name", DOWNLOAD)},
+        errors={
+            401: None,
+            403: CHANGE_FIRST,
+            404: "No such file of this application, the caller may not see the "
+            "application, or the stored file is gone",
         },
     ),
-    (
-        "/applications/batch",
-        "post",
-        {
-            "operationId": "createApplicationBatch",
-            "summary": f"Create up to {BATCH_LIMIT} vehicle-pass drafts in one call",
-            "description": BATCH_DESCRIPTION,
-            "body": batches.BatchRequest,
-            "ok": {200: (batches.BatchResult, "What became of each item")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: NOT_ENTERPRISE,
-                422: "The body is not an object with an `applications` list, the list is "
-                f"empty, or it has more than {BATCH_LIMIT} items (`fields.applications`); "
-                "nothing is created",
-            },
+    _op(
+        "post /applications/{application_id}/submit",
+        "submitApplication",
+        "Send a complete draft (or a fixed returned application) to review",
+        description="Review starts at step 1, also after a return.",
+        parameters=[ID],
+        ok={200: (apps.Submitted, "Submitted: where it waits now")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: NOT_ENTERPRISE,
+            404: NOT_OWN,
+            409: "Already submitted, decided or withdrawn, or changed in the meantime",
+            422: "Not complete: `fields` names each missing or wrong field "
+            "(`prevention_plan` when a work-resumption application has no such file; dates "
+            "in the past or too far apart; `plate` or `drivers.N.id_number` when the "
+            "vehicle or a driver is already on another active or pending pass for "
+            "overlapping days, naming it)",
         },
     ),
-    (
-        "/applications/{application_id}",
-        "get",
-        {
-            "operationId": "getApplication",
-            "summary": "The whole file of an application, with its drivers, files and history",
-            "parameters": [ID],
-            "ok": {200: ("Application", "The application")},
-            "errors": {401: None, 403: CHANGE_FIRST, 404: NOT_VISIBLE},
+    _op(
+        "post /applications/{application_id}/withdraw",
+        "withdrawApplication",
+        "Take back a draft, returned application or one under review; final",
+        parameters=[ID],
+        ok={200: ("Application", "The withdrawn application")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: NOT_ENTERPRISE,
+            404: NOT_OWN,
+            409: "Approved, rejected or withdrawn already",
         },
     ),
-    (
-        "/applications/{application_id}",
-        "patch",
-        {
-            "operationId": "updateApplication",
-            "summary": "Change fields of a draft or returned application",
-            "description": "Only the given fields change; null, an empty string or an empty list "
-            "clears one.",
-            "parameters": [ID],
-            "body": "ApplicationPatch",
-            "ok": {200: ("Application", "The changed application")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: NOT_ENTERPRISE,
-                404: NOT_OWN,
-                409: NOT_EDITABLE,
-                422: FIELD_ERRORS + "; `kind` when it would change",
-            },
+    _op(
+        "post /applications/{application_id}/decisions",
+        "decideApplication",
+        "Approve, return or reject the step an application waits at",
+        description="For an approver of the department and scope of the current step who "
+        "has signed no other step of this application. Approving the last step approves the "
+        "application; a return sends it back to the enterprise; a reject is final. Of two "
+        "approvers deciding at once, exactly one succeeds.",
+        parameters=[ID],
+        body="DecisionRequest",
+        ok={201: (decisions.Decided, "The decision, and the application after it")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: "Not an approver; the application does not wait at the caller's "
+            "department's step; or the caller signed another step of it (separation of "
+            "duties)",
+            404: NOT_VISIBLE,
+            409: "Already decided: the application is no longer in review or someone "
+            "decided this step first; `error` is `already_decided`. Or, on the last step, "
+            "`error` is `conflict`: another pass issued meanwhile holds the plate or a "
+            "driver for overlapping days (`fields` names it); return or reject instead",
+            422: "`decision` is not approve, return or reject; `comment` is missing (a "
+            f"return or reject needs one) or longer than {COMMENT_MAX} characters; "
+            "`reason_code` is not listed",
         },
     ),
-    (
-        "/applications/{application_id}/attachments",
-        "post",
-        {
-            "operationId": "addAttachment",
-            "summary": "Upload a file (e.g. the epidemic prevention plan) to an application",
-            "description": "PDF, JPEG or PNG, judged by the content, not the name; the stored "
-            "name is the cleaned given name with the extension of the detected type. Only while "
-            "the application is a draft or returned.",
-            "parameters": [ID],
-            "content": "multipart/form-data",
-            "body": apps.AttachmentUpload,
-            "ok": {201: ("UploadedAttachment", "The stored file")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: NOT_ENTERPRISE,
-                404: NOT_OWN,
-                409: NOT_EDITABLE,
-                413: "The upload is larger than MAX_CONTENT_LENGTH",
-                422: "`purpose` is not listed, or `file` is missing, empty or not a PDF, JPEG "
-                "or PNG",
-            },
+    _op(
+        "post /applications/decisions",
+        "decideApplications",
+        "One decision for many applications (a batch, or a page of the queue)",
+        description=f"At most {MAX_BULK} ids (repeated ids count once). Each application "
+        "is decided on its own, exactly as by `decideApplication` (state checks, separation "
+        "of duties, the pass issued on the last step, each decision recorded and audited): "
+        "one that cannot be decided is reported in its result and does not undo the others. "
+        "Ids the caller may not see are reported as `not_found`. A wrong `decision`, "
+        "`comment` or `reason_code` is the same for every id and refuses the whole call "
+        "(422).",
+        body="BulkDecisionRequest",
+        ok={200: ("BulkDecisionResults", "One result per distinct id, in the order given")},
+        errors={
+            400: CSRF,
+            401: None,
+            403: "Not an approver",
+            422: f"`ids` is not a list of 1 to {MAX_BULK} numbers; `decision` is not "
+            "approve, return or reject; `comment` is missing (a return or reject needs one) "
+            f"or longer than {COMMENT_MAX} characters; `reason_code` is not listed",
         },
     ),
-    (
-        "/applications/{application_id}/attachments/{attachment_id}",
-        "get",
-        {
-            "operationId": "getAttachment",
-            "summary": "Download a file of an application",
-            "parameters": [ID, "AttachmentId"],
-            "ok": {200: (None, "The file, as an attachment under its stored name", DOWNLOAD)},
-            "errors": {
-                401: None,
-                403: CHANGE_FIRST,
-                404: "No such file of this application, the caller may not see the "
-                "application, or the stored file is gone",
-            },
+    _op(
+        "get /passes/{number}",
+        "getPass",
+        "A pass, with its PP1 QR text and control code",
+        parameters=["PassNumber"],
+        ok={200: ("Pass", "The pass")},
+        errors={401: None, 404: NOT_YOURS},
+    ),
+    _op(
+        "get /passes/{number}/pdf",
+        "getPassPdf",
+        "The printable PDF; the same pass gives the same bytes (ETag)",
+        parameters=["PassNumber"],
+        ok={
+            200: (None, "The PDF", {"content": PDF}),
+            304: (None, "Unchanged since the ETag sent in If-None-Match"),
+        },
+        errors={
+            401: None,
+            404: NOT_YOURS,
+            410: "The pass is revoked: it has no PDF any more (error `revoked`)",
         },
     ),
-    (
-        "/applications/{application_id}/submit",
-        "post",
-        {
-            "operationId": "submitApplication",
-            "summary": "Send a complete draft (or a fixed returned application) to review",
-            "description": "Review starts at step 1, also after a return.",
-            "parameters": [ID],
-            "ok": {200: (apps.Submitted, "Submitted: where it waits now")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: NOT_ENTERPRISE,
-                404: NOT_OWN,
-                409: "Already submitted, decided or withdrawn, or changed in the meantime",
-                422: "Not complete: `fields` names each missing or wrong field "
-                "(`prevention_plan` when a work-resumption application has no such file; dates "
-                "in the past or too far apart; `plate` or `drivers.N.id_number` when the "
-                "vehicle or a driver is already on another active or pending pass for "
-                "overlapping days, naming it)",
-            },
+    _op(
+        "post /passes/{number}/revoke",
+        "revokePass",
+        "Revoke a pass (approvers of its departments, admins)",
+        parameters=["PassNumber"],
+        body=passes.RevokeRequest,
+        ok={200: ("Pass", "The revoked pass")},
+        errors={
+            400: None,
+            401: None,
+            403: "Not an approver of this pass's departments, nor an admin",
+            404: NOT_YOURS,
+            409: "Revoked already",
+            422: "The reason is missing or too long",
         },
     ),
-    (
-        "/applications/{application_id}/withdraw",
-        "post",
-        {
-            "operationId": "withdrawApplication",
-            "summary": "Take back a draft, returned application or one under review; final",
-            "parameters": [ID],
-            "ok": {200: ("Application", "The withdrawn application")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: NOT_ENTERPRISE,
-                404: NOT_OWN,
-                409: "Approved, rejected or withdrawn already",
-            },
+    _op(
+        "post /verify",
+        "verify",
+        "A verdict for a QR text, a control code or a plate (checkpoint, admin)",
+        description="Every call is logged as a scan. Results: "
+        + ", ".join(result.value for result in Result)
+        + ". `reason` is in the caller's language.",
+        body=verify.VerifyRequest,
+        ok={200: ("Verdict", "The verdict")},
+        errors={
+            400: None,
+            401: None,
+            403: None,
+            429: None,
+            422: "Not exactly one of qr, code, plate; or an unknown checkpoint",
         },
     ),
-    (
-        "/applications/{application_id}/decisions",
-        "post",
-        {
-            "operationId": "decideApplication",
-            "summary": "Approve, return or reject the step an application waits at",
-            "description": "For an approver of the department and scope of the current step who "
-            "has signed no other step of this application. Approving the last step approves the "
-            "application; a return sends it back to the enterprise; a reject is final. Of two "
-            "approvers deciding at once, exactly one succeeds.",
-            "parameters": [ID],
-            "body": "DecisionRequest",
-            "ok": {201: (decisions.Decided, "The decision, and the application after it")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: "Not an approver; the application does not wait at the caller's "
-                "department's step; or the caller signed another step of it (separation of "
-                "duties)",
-                404: NOT_VISIBLE,
-                409: "Already decided: the application is no longer in review or someone "
-                "decided this step first; `error` is `already_decided`. Or, on the last step, "
-                "`error` is `conflict`: another pass issued meanwhile holds the plate or a "
-                "driver for overlapping days (`fields` names it); return or reject instead",
-                422: "`decision` is not approve, return or reject; `comment` is missing (a "
-                f"return or reject needs one) or longer than {COMMENT_MAX} characters; "
-                "`reason_code` is not listed",
-            },
+    _op(
+        "post /scans",
+        "uploadScans",
+        "Scans a scanner decided offline, uploaded when the network returns",
+        body=verify.ScanUpload,
+        ok={
+            200: (
+                verify.ScanUploadResult,
+                "How many arrived, how many were new (ids seen before are skipped), and the "
+                "ones refused",
+            )
+        },
+        errors={400: None, 401: None, 403: None, 422: None, 429: None},
+    ),
+    _op(
+        "get /keys",
+        "getKeys",
+        "JWKS of every key whose passes may still be valid",
+        security=[],
+        ok={200: (passes.KeySet, "The published keys")},
+    ),
+    _op(
+        "get /revocations",
+        "getRevocations",
+        "Pass numbers revoked (or reinstated) after feed position `since`",
+        security=[],
+        parameters=[SINCE],
+        ok={
+            200: (
+                passes.RevocationPage,
+                "Revoked and reinstated pass numbers in feed order, and the position to ask "
+                "from next",
+            )
+        },
+        errors={400: "`since` is not a whole number"},
+    ),
+    _op(
+        "get /stats",
+        "getStats",
+        "Supervision figures (admins and supervisors)",
+        description=STATS_DESCRIPTION,
+        ok={200: ("Stats", "The figures at `generated_at`")},
+        errors={
+            401: "No valid token or session",
+            403: "Neither an admin nor a supervisor",
         },
     ),
-    (
-        "/applications/decisions",
-        "post",
-        {
-            "operationId": "decideApplications",
-            "summary": "One decision for many applications (a batch, or a page of the queue)",
-            "description": f"At most {MAX_BULK} ids (repeated ids count once). Each application "
-            "is decided on its own, exactly as by `decideApplication` (state checks, separation "
-            "of duties, the pass issued on the last step, each decision recorded and audited): "
-            "one that cannot be decided is reported in its result and does not undo the others. "
-            "Ids the caller may not see are reported as `not_found`. A wrong `decision`, "
-            "`comment` or `reason_code` is the same for every id and refuses the whole call "
-            "(422).",
-            "body": "BulkDecisionRequest",
-            "ok": {200: ("BulkDecisionResults", "One result per distinct id, in the order given")},
-            "errors": {
-                400: CSRF,
-                401: None,
-                403: "Not an approver",
-                422: f"`ids` is not a list of 1 to {MAX_BULK} numbers; `decision` is not "
-                "approve, return or reject; `comment` is missing (a return or reject needs one) "
-                f"or longer than {COMMENT_MAX} characters; `reason_code` is not listed",
-            },
-        },
-    ),
-    (
-        "/passes/{number}",
-        "get",
-        {
-            "operationId": "getPass",
-            "summary": "A pass, with its PP1 QR text and control code",
-            "parameters": ["PassNumber"],
-            "ok": {200: ("Pass", "The pass")},
-            "errors": {401: None, 404: NOT_YOURS},
-        },
-    ),
-    (
-        "/passes/{number}/pdf",
-        "get",
-        {
-            "operationId": "getPassPdf",
-            "summary": "The printable PDF; the same pass gives the same bytes (ETag)",
-            "parameters": ["PassNumber"],
-            "ok": {
-                200: (None, "The PDF", {"content": PDF}),
-                304: (None, "Unchanged since the ETag sent in If-None-Match"),
-            },
-            "errors": {
-                401: None,
-                404: NOT_YOURS,
-                410: "The pass is revoked: it has no PDF any more (error `revoked`)",
-            },
-        },
-    ),
-    (
-        "/passes/{number}/revoke",
-        "post",
-        {
-            "operationId": "revokePass",
-            "summary": "Revoke a pass (approvers of its departments, admins)",
-            "parameters": ["PassNumber"],
-            "body": passes.RevokeRequest,
-            "ok": {200: ("Pass", "The revoked pass")},
-            "errors": {
-                400: None,
-                401: None,
-                403: "Not an approver of this pass's departments, nor an admin",
-                404: NOT_YOURS,
-                409: "Revoked already",
-                422: "The reason is missing or too long",
-            },
-        },
-    ),
-    (
-        "/verify",
-        "post",
-        {
-            "operationId": "verify",
-            "summary": "A verdict for a QR text, a control code or a plate (checkpoint, admin)",
-            "description": "Every call is logged as a scan. Results: "
-            + ", ".join(result.value for result in Result)
-            + ". `reason` is in the caller's language.",
-            "body": verify.VerifyRequest,
-            "ok": {200: ("Verdict", "The verdict")},
-            "errors": {
-                400: None,
-                401: None,
-                403: None,
-                429: None,
-                422: "Not exactly one of qr, code, plate; or an unknown checkpoint",
-            },
-        },
-    ),
-    (
-        "/scans",
-        "post",
-        {
-            "operationId": "uploadScans",
-            "summary": "Scans a scanner decided offline, uploaded when the network returns",
-            "body": verify.ScanUpload,
-            "ok": {
-                200: (
-                    verify.ScanUploadResult,
-                    "How many arrived, how many were new (ids seen before are skipped), and the "
-                    "ones refused",
-                )
-            },
-            "errors": {400: None, 401: None, 403: None, 422: None, 429: None},
-        },
-    ),
-    (
-        "/keys",
-        "get",
-        {
-            "operationId": "getKeys",
-            "summary": "JWKS of every key whose passes may still be valid",
-            "security": [],
-            "ok": {200: (passes.KeySet, "The published keys")},
-        },
-    ),
-    (
-        "/revocations",
-        "get",
-        {
-            "operationId": "getRevocations",
-            "summary": "Pass numbers revoked (or reinstated) after feed position `since`",
-            "security": [],
-            "parameters": [SINCE],
-            "ok": {
-                200: (
-                    passes.RevocationPage,
-                    "Revoked and reinstated pass numbers in feed order, and the position to ask "
-                    "from next",
-                )
-            },
-            "errors": {400: "`since` is not a whole number"},
-        },
-    ),
-    (
-        "/stats",
-        "get",
-        {
-            "operationId": "getStats",
-            "summary": "Supervision figures (admins and supervisors)",
-            "description": STATS_DESCRIPTION,
-            "ok": {200: ("Stats", "The figures at `generated_at`")},
-            "errors": {
-                401: "No valid token or session",
-                403: "Neither an admin nor a supervisor",
-            },
-        },
-    ),
-    (
-        "/openapi.json",
-        "get",
-        {
-            "operationId": "getOpenApi",
-            "summary": "This document",
-            "security": [],
-            "ok": {200: ({"type": "object"}, "The OpenAPI document")},
-        },
+    _op(
+        "get /openapi.json",
+        "getOpenApi",
+        "This document",
+        security=[],
+        ok={200: ({"type": "object"}, "The OpenAPI document")},
     ),
 ]
