@@ -16,9 +16,9 @@ class Schema(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    def as_json(self, exclude: set[str] | None = None) -> dict[str, Any]:
+    def as_json(self, exclude: set[str] | frozenset[str] | None = None) -> dict[str, Any]:
         """The body as JSON values (dates as ISO text, enums as their values)."""
-        return self.model_dump(mode="json", by_alias=True, exclude=exclude)
+        return self.model_dump(mode="json", by_alias=True, exclude=set(exclude or ()))
 
 
 class Request(BaseModel):

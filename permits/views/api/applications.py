@@ -53,6 +53,16 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
+#: The answer's fields computed here, not read from the application's same-named attribute
+#: (`attachments` is read by application_queries, never by a lazy load).
+COMPUTED = frozenset({"step", "pass_", "renewal_of", "resume_date", "attachments", "history"})
+#: What an application of each kind leaves out of its answer: the other kind's fields.
+OTHER_KIND = {
+    Kind.WORK_RESUMPTION: frozenset({*schemas.VEHICLE_PASS_OUT, "drivers"}),
+    Kind.VEHICLE_PASS: frozenset(schemas.WORK_RESUMPTION_OUT),
+}
+
+
 def step_out(application: Application) -> schemas.Step | None:
     """The step an application in review waits at; None otherwise."""
     if application.status is not State.IN_REVIEW:
@@ -84,9 +94,12 @@ def _renewal_of(application: Application) -> str | None:
     return old.number if old else None
 
 
-def _columns(obj: object, model: type[Schema]) -> dict[str, Any]:
-    """The model's fields that the object holds under the same name."""
-    return {name: getattr(obj, name) for name in model.model_fields if hasattr(obj, name)}
+def _columns(
+    obj: object, model: type[Schema], skip: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The model's fields that the object holds under the same name (none of `skip`)."""
+    names = [name for name in model.model_fields if name not in skip]
+    return {name: getattr(obj, name) for name in names if hasattr(obj, name)}
 
 
 def _attachments(application: Application) -> list[schemas.AttachmentInfo]:
@@ -119,8 +132,9 @@ def _history(application: Application) -> list[schemas.HistoryEntry]:
 def application_out(application: Application, *, full: bool = True) -> schemas.ApplicationSummary:
     """The API's view of an application; `full` adds drivers, files and the history."""
     model = schemas.Application if full else schemas.ApplicationSummary
+    skip = COMPUTED | (OTHER_KIND[application.kind])
     values = {
-        **_columns(application, model),
+        **_columns(application, model, skip),
         "step": step_out(application),
         "pass": _pass_summary(application),
         "renewal_of": _renewal_of(application),
@@ -133,12 +147,7 @@ def application_out(application: Application, *, full: bool = True) -> schemas.A
 
 def application_json(application: Application, *, full: bool = True) -> dict[str, Any]:
     """`application_out` as JSON, with only the fields of the application's kind."""
-    other_kind = (
-        {*schemas.VEHICLE_PASS_OUT, "drivers"}
-        if application.kind is Kind.WORK_RESUMPTION
-        else set(schemas.WORK_RESUMPTION_OUT)
-    )
-    return application_out(application, full=full).as_json(exclude=other_kind)
+    return application_out(application, full=full).as_json(exclude=OTHER_KIND[application.kind])
 
 
 def _created(application: Application) -> Response:
