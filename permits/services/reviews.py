@@ -33,6 +33,8 @@ from permits.services.state import StateMoved, move
 from permits.workflow import DECISIONS, Action, Facts, IllegalTransition, State
 
 #: Coded reasons for a rejection, so supervision can count the common problems.
+#: The longest comment on a decision.
+COMMENT_MAX = 2000
 REJECT_REASONS = {
     "not_key_supply": _l("Not an essential activity or key supply"),
     "incomplete_documents": _l("Documents missing or incomplete"),
@@ -172,8 +174,8 @@ def check_choice(action: Action | str, comment: str, reason_code: str | None) ->
         reason_code = reason_code or "other"
         if reason_code not in REJECT_REASONS:
             problems["reason_code"] = str(_l("Choose one of the listed reasons."))
-    if len(comment) > 2000:
-        problems["comment"] = str(_l("At most %(n)d characters.", n=2000))
+    if len(comment) > COMMENT_MAX:
+        problems["comment"] = str(_l("At most %(n)d characters.", n=COMMENT_MAX))
     typed_text.check(problems, {"comment": comment}, multiline=True)
     if problems:
         raise ValidationFailed(_l("Some fields need your attention."), problems)
