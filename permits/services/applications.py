@@ -30,7 +30,8 @@ from permits.services import notifications, workflows
 from permits.services.application_fields import COLUMN_OF, REQUIRED, REQUIRED_MESSAGE
 from permits.services.application_fields import clean as clean  # the callers' one entry point
 from permits.services.application_fields import today as today
-from permits.services.conflicts import conflicts, hold, values_of
+from permits.services.conflict_locks import hold
+from permits.services.conflicts import conflicts, values_of
 from permits.services.errors import (
     Conflict,
     NotAllowed,
@@ -137,7 +138,7 @@ def _validate_and_apply(
 
 def taken_by_others(application: Application, *, now: datetime) -> dict[str, str]:
     """The vehicle's plate or drivers already on another overlapping pass or application,
-    held (`conflicts.hold`) until the caller's write commits."""
+    held (`conflict_locks.hold`) until the caller's write commits."""
     with db.session.no_autoflush:  # the application's unsaved changes are not the other's
         values = values_of(application)
         hold([values])

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from permits import mail
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
-from permits.services import conflicts, reviews
+from permits.services import conflict_locks, conflicts, review_queue, reviews
 from permits.services.errors import DomainError, NotFound, ValidationFailed
 from permits.workflow import Action
 
@@ -54,7 +54,7 @@ def _at_step_of(approver: User) -> list[ColumnElement[bool]]:
     """The conditions of "waits for the approver's decision", as in their queue."""
     department = approver.department
     assert department is not None
-    return [reviews.awaiting(approver, department)]
+    return [review_queue.awaiting(approver, department)]
 
 
 def _is_approver(user: User) -> bool:
@@ -119,8 +119,8 @@ def decide_many(
     ids = check_bulk_ids(ids)
     if action == Action.APPROVE:
         # A last approval checks its plate and drivers: all of them held at once, in order,
-        # before the first decision (see `conflicts.hold`).
-        conflicts.hold(
+        # before the first decision (see `conflict_locks.hold`).
+        conflict_locks.hold(
             conflicts.values_of(visible[i])
             for i in ids
             if i in visible and visible[i].kind is Kind.VEHICLE_PASS

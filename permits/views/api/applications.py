@@ -23,7 +23,14 @@ from permits.schemas import applications as schemas
 from permits.schemas import decisions as decision_schemas
 from permits.schemas.common import Schema
 from permits.schemas.passes import PassSummary
-from permits.services import application_queries, applications, attachments, issuance, reviews
+from permits.services import (
+    application_queries,
+    applications,
+    attachments,
+    issuance,
+    review_queue,
+    reviews,
+)
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
 from permits.views.applications import serve_attachment
@@ -271,12 +278,12 @@ def list_applications() -> Response:
     if request.args.get("step") == "mine":
         if me.role is not Role.APPROVER:
             return json_error(403, "step=mine is the queue of an approver.")
-        if cursor and reviews.decode_cursor(cursor) is None:
+        if cursor and review_queue.decode_cursor(cursor) is None:
             return json_error(400, "cursor is not valid.")
-        items = reviews.queue(
-            me, reviews.QueueFilter(kind=kind), now=utcnow(), after=cursor, limit=limit + 1
+        items = review_queue.queue(
+            me, review_queue.QueueFilter(kind=kind), now=utcnow(), after=cursor, limit=limit + 1
         )
-        next_cursor = reviews.encode_cursor(items[limit - 1]) if len(items) > limit else None
+        next_cursor = review_queue.encode_cursor(items[limit - 1]) if len(items) > limit else None
     else:
         try:
             after_id = int(cursor) if cursor else None
