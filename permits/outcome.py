@@ -5,6 +5,8 @@ the end of the request the transaction is rolled back if a refusal is still on r
 the view did with it: a flash and a redirect (302), the form again (200 or 4xx) or a JSON 4xx.
 A view therefore never rolls back by hand, and one that forgets cannot commit a refused action.
 Without a refusal the request commits unless its answer is an error (an unhandled 4xx or 5xx).
+A view's own explicit commit (the login throttle counts an attempt before a 429) still commits
+at once; only what is left at the end of the request is decided here.
 
 A batch that reports a refusal for one item alone and keeps the others undoes that item's writes
 with a savepoint and takes the refusal off the record with `answered_alone`. Outside a request
