@@ -111,11 +111,9 @@ def decide(application_id: int) -> Response | tuple[str, int]:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()  # nothing of a refused decision may be committed
         show_problems(form, exc.fields)
         return render_application(load_application(application_id), decision_form=form, status=422)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("applications.show", application_id=application_id))
     flash(_("Your decision is recorded."), "success")
@@ -180,7 +178,6 @@ def decide_many() -> tuple[str, int] | str:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
         show_problems(form, exc.fields)
         return _bulk_page_again(back, form, status=422)
     return render_template(
