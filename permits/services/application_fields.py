@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 
 from permits import regions, validators
 from permits.models import Kind
-from permits.schemas.application_fields import FIELDS_OF, NAME_MAX
+from permits.schemas.application_fields import FIELDS_OF, NAME_MAX, STAFF_MAX, STAFF_MIN
 from permits.services import text as typed_text
 
 #: Each kind's fields, in the schema's order.
@@ -44,7 +44,9 @@ SHAPE_MESSAGES = {
     "resume_date": DATE,
     "valid_from": DATE,
     "valid_until": DATE,
-    "staff_on_site": _l("A whole number from 1 to 100,000."),
+    "staff_on_site": _l(
+        "A whole number from %(low)d to %(high)s.", low=STAFF_MIN, high=f"{STAFF_MAX:,}"
+    ),
     "closed_loop": _l("Answer yes or no."),
     "vehicle_type": _l("Choose one of the vehicle types."),
     "cargo_category": _l("Choose one of the key-supply cargo categories."),
