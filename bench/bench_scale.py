@@ -81,7 +81,7 @@ def logged_in(app: Any, email: str, password: str) -> Any:
 
 
 def cursor(due: Any, ident: int) -> str:
-    """The queue's keyset cursor, as permits.services.reviews.encode_cursor makes it."""
+    """The queue's keyset cursor, as permits.services.review_queue.encode_cursor makes it."""
     raw = f"{due.isoformat()}|{ident}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from permits import audit, database, inputs, ratelimit, scan_log, security
+from permits import audit, database, inputs, outcome, ratelimit, scan_log, security
 from permits.cli import register_commands
 from permits.config import load_config
 from permits.errors import register_error_handlers
@@ -56,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(end_stale_session)
     app.before_request(require_login)
     app.before_request(must_change_password_block)
-    app.after_request(database.commit_or_roll_back)
+    outcome.init_app(app)
     app.after_request(security.add_headers)
 
     from permits.views import (

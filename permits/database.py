@@ -19,7 +19,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
 from werkzeug.routing import IntegerConverter
-from werkzeug.wrappers import Response
 
 #: False while serving a request whose method promises not to write.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
@@ -78,19 +77,6 @@ def begin_writing(session: Session | scoped_session[Any]) -> None:
 def reset_write_intent(_exc: BaseException | None) -> None:
     """teardown_request: work outside requests (CLI, tests) writes by default."""
     write_intent.set(True)
-
-
-def commit_or_roll_back(response: Response) -> Response:
-    """after_request: one commit per request, only when it succeeded (services only flush)."""
-    from permits.extensions import db
-
-    if not db.session.registry.has() or not db.session().in_transaction():
-        return response  # the request never used the session (a verification, say)
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
 
 
 def read_engine() -> Engine:

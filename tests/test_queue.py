@@ -8,8 +8,8 @@ from flask import Flask
 
 from permits.extensions import db
 from permits.models import Application, Role, utcnow
-from permits.services import reviews
-from permits.services.reviews import QueueFilter
+from permits.services import review_queue, reviews
+from permits.services.review_queue import QueueFilter
 from tests.api_helpers import Api
 from tests.conftest import login
 from tests.factories import (
@@ -48,9 +48,9 @@ def test_overdue_and_oldest_come_first(app: Flask) -> None:
     age(second, 30)  # overdue by 18 h
     age(third, 5)
     approver = make_approver("commerce", "310115")
-    queue = reviews.queue(approver, QueueFilter(), now=utcnow())
+    queue = review_queue.queue(approver, QueueFilter(), now=utcnow())
     assert [a.id for a in queue] == [second, third, first]
-    overdue = reviews.queue(approver, QueueFilter(overdue=True), now=utcnow())
+    overdue = review_queue.queue(approver, QueueFilter(overdue=True), now=utcnow())
     assert [a.id for a in overdue] == [second]
 
     client = app.test_client()
@@ -76,7 +76,7 @@ def test_filters_and_search(app: Flask) -> None:
     approver = make_approver("commerce", "310115")
 
     def ids(**filters: object) -> list[int]:
-        return [a.id for a in reviews.queue(approver, QueueFilter(**filters), now=utcnow())]
+        return [a.id for a in review_queue.queue(approver, QueueFilter(**filters), now=utcnow())]
 
     assert sorted(ids()) == sorted(foods + trade)
     assert ids(cargo_category="foreign_trade") == trade
@@ -131,9 +131,9 @@ def test_an_application_i_signed_at_another_step_is_left_out_of_my_queue(app: Fl
     db.session.commit()
     colleague = make_approver("transport", "city")
 
-    mine = [a.id for a in reviews.queue(officer, QueueFilter(), now=utcnow())]
+    mine = [a.id for a in review_queue.queue(officer, QueueFilter(), now=utcnow())]
     assert mine == [other.id]
-    assert {a.id for a in reviews.queue(colleague, QueueFilter(), now=utcnow())} == {
+    assert {a.id for a in review_queue.queue(colleague, QueueFilter(), now=utcnow())} == {
         signed.id,
         other.id,
     }

@@ -7,8 +7,8 @@ from flask import Flask
 
 from permits.extensions import db
 from permits.models import Application, utcnow
-from permits.services import reviews
-from permits.services.reviews import QueueFilter
+from permits.services import review_queue
+from permits.services.review_queue import QueueFilter
 from tests.factories import make_approver
 from tests.test_queue import submitted
 
@@ -19,7 +19,7 @@ def test_a_name_that_begins_like_a_plate_is_still_found_by_name(app: Flask) -> N
     approver = make_approver("commerce", "310115")
 
     def ids(term: str) -> list[int]:
-        found = reviews.queue(approver, QueueFilter(search=term), now=utcnow())
+        found = review_queue.queue(approver, QueueFilter(search=term), now=utcnow())
         return [a.id for a in found]
 
     assert ids("沪东") == east
@@ -39,9 +39,9 @@ def test_pages_of_the_queue_cover_tied_due_times_once_each(app: Flask) -> None:
     seen: list[int] = []
     after = None
     while True:
-        page = reviews.queue(approver, QueueFilter(), now=utcnow(), after=after, limit=3)
+        page = review_queue.queue(approver, QueueFilter(), now=utcnow(), after=after, limit=3)
         seen += [a.id for a in page]
         if len(page) < 3:
             break
-        after = reviews.encode_cursor(page[-1])
+        after = review_queue.encode_cursor(page[-1])
     assert seen == sorted(app_ids)

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from permits.extensions import db
 from permits.models import Role
+from permits.services import review_queue
 from tests.api_helpers import Api
 from tests.conftest import csrf_token, login, project_root
 from tests.factories import (
@@ -210,13 +211,13 @@ def test_the_approvers_count_leaves_out_what_they_may_not_decide(app: Flask) -> 
     reviews.decide(officer, signed, "approve", now=utcnow())
     officer.department = get_or_create_department("transport", "city")
     db.session.commit()
-    assert reviews.waiting_count(officer) == 0
-    assert reviews.waiting_count(make_approver("transport", "city")) == 1
+    assert review_queue.waiting_count(officer) == 0
+    assert review_queue.waiting_count(make_approver("transport", "city")) == 1
     page = browser(app, officer).get("/").get_data(as_text=True)
     assert "目前没有待您审批的申请。" in page
     for _ in range(3):
         make_application(submit=True)
-    assert reviews.waiting_count(make_approver("commerce", "310115"), cap=2) == 3  # capped
+    assert review_queue.waiting_count(make_approver("commerce", "310115"), cap=2) == 3  # capped
 
 
 def test_origin_and_destination_are_chosen_by_name_and_codes_still_work(app: Flask) -> None:

@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional
 
 from permits.forms.common import date_field as _date_field
+from permits.schemas.application_fields import STAFF_MIN
 
 
 class DriverForm(Form):
@@ -35,7 +36,9 @@ class WorkResumptionForm(FlaskForm):
     resume_date = _date_field(_l("Resume work on"))
     valid_until = _date_field(_l("Valid until"), _l("The permit is valid to the end of this day."))
     staff_on_site = IntegerField(
-        _l("Staff on site"), validators=[Optional()], render_kw={"inputmode": "numeric", "min": 1}
+        _l("Staff on site"),
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric", "min": STAFF_MIN},
     )
     closed_loop = BooleanField(_l("Closed-loop management (staff live and work on site)"))
     contact_name = StringField(_l("Contact person"))

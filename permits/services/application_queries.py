@@ -7,7 +7,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload
 
 from permits.extensions import db
-from permits.models import Application, Attachment, Decision, Kind, Role, User
+from permits.models import Application, Attachment, Decision, Kind, Role, User, Workflow
 from permits.workflow import State
 
 
@@ -25,6 +25,25 @@ def attachments_of(application: Application) -> list[Attachment]:
     return list(db.session.scalars(_ATTACHMENTS, {"application_id": application.id}))
 
 
+def for_decision(application_id: int) -> Application | None:
+    """The application with what a decision and its answer read, in the same query."""
+    return db.session.scalars(_FOR_DECISION, {"id": application_id}).unique().one_or_none()
+
+
+#: What a decision and its answer read: the enterprise (the answer, the notices), the
+#: applicant (the notices), the chain with its steps (the decision) and the drivers (the
+#: conflict check, the answer): four round trips fewer. A few steps times a few drivers is a
+#: few rows. Built once, with its cache key.
+_FOR_DECISION = (
+    select(Application)
+    .where(Application.id == bindparam("id"))
+    .options(
+        joinedload(Application.enterprise),
+        joinedload(Application.created_by),
+        joinedload(Application.workflow).joinedload(Workflow.steps),
+        joinedload(Application.drivers),
+    )
+)
 # Built once: the answer to every decision reads both.
 _HISTORY = (
     select(Decision)

@@ -1,4 +1,5 @@
-"""The enterprise's verbs: draft, edit, attach, submit, withdraw. One validation for form and API.
+"""The enterprise's verbs: draft, edit, submit, withdraw; the fields are checked by `clean`
+(services/application_fields.py), the one validation of form, spreadsheet and API.
 
 Drafts may be incomplete, but whatever a draft holds is valid; submit checks completeness.
 """
@@ -10,27 +11,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from permits import audit, regions, validators
+from permits import audit, regions
 from permits.extensions import db
 from permits.models import (
     Application,
     Attachment,
-    CargoCategory,
     Decision,
     Driver,
     Kind,
     Role,
     User,
-    VehicleType,
 )
 from permits.services import notifications, workflows
-from permits.services import text as typed_text
-from permits.services.conflicts import conflicts, hold, values_of
+from permits.services.application_fields import COLUMN_OF, REQUIRED, REQUIRED_MESSAGE
+from permits.services.application_fields import clean as clean  # the callers' one entry point
+from permits.services.application_fields import today as today
+from permits.services.conflict_locks import hold
+from permits.services.conflicts import conflicts, values_of
 from permits.services.errors import (
     Conflict,
     NotAllowed,
@@ -39,231 +40,9 @@ from permits.services.errors import (
 from permits.services.state import StateMoved, move
 from permits.workflow import EDITABLE, Action, IllegalTransition, State
 
-WR_FIELDS = (
-    "site_address",
-    "district",
-    "resume_date",
-    "staff_on_site",
-    "contact_name",
-    "contact_phone",
-    "closed_loop",
-    "valid_until",
-)
-VP_FIELDS = (
-    "plate",
-    "vehicle_type",
-    "drivers",
-    "origin",
-    "destination",
-    "cargo_category",
-    "valid_from",
-    "valid_until",
-)
-FIELDS = {Kind.WORK_RESUMPTION: WR_FIELDS, Kind.VEHICLE_PASS: VP_FIELDS}
-#: Every field a submission needs (a work-resumption plan is an attachment, checked apart).
-REQUIRED = {
-    Kind.WORK_RESUMPTION: WR_FIELDS,
-    Kind.VEHICLE_PASS: VP_FIELDS,
-}
-#: What an uploaded file is (a string column: a new purpose needs no migration).
-#: Magic numbers of the file types we accept, checked on the content, never on the name.
-
-REQUIRED_MESSAGE = _l("This field is required.")
-#: Text fields stored as "" rather than NULL when cleared.
-NOT_NULL_TEXT = ("contact_name", "contact_phone")
 INVALID = _l("Some fields need your attention.")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Cleaned:
-    values: dict[str, Any]
-    problems: dict[str, str]
-
-
-def today(now: datetime) -> date:
-    """The calendar day in the service's time zone."""
-    return now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
-def _text(name: str, raw: Any, limit: int, out: Cleaned) -> None:
-    if not isinstance(raw, str | int) or isinstance(raw, bool):
-        raise TypeError
-    text = str(raw).strip()
-    if len(text) > limit:
-        out.problems[name] = str(_l("At most %(n)d characters.", n=limit))
-    elif (problem := typed_text.problem_message(text)) is not None:
-        out.problems[name] = problem
-    else:
-        out.values[name] = text
-
-
-def _date(value: Any) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise TypeError
-    return date.fromisoformat(value.strip())
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "y", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "n", "off", ""):
-        return False
-    raise TypeError
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == []
-
-
-def _clean_field(name: str, raw: Any, out: Cleaned) -> None:
-    """Validates one provided field into out.values, or a message into out.problems."""
-    try:
-        if name == "site_address":
-            _text(name, raw, 300, out)
-        elif name == "contact_name":
-            _text(name, raw, 50, out)
-        elif name == "contact_phone":
-            if not validators.is_mobile(str(raw)):
-                out.problems[name] = str(
-                    _l("Enter a mainland mobile number of 11 digits, such as 13812345678.")
-                )
-            else:
-                out.values[name] = validators.normalize_mobile(str(raw))
-        elif name == "district":
-            if not regions.is_district_of(str(raw).strip(), current_app.config["CITY_CODE"]):
-                out.problems[name] = str(_l("Choose one of the city's districts."))
-            else:
-                out.values[name] = str(raw).strip()
-        elif name in ("origin", "destination"):
-            code = regions.county_code(str(raw), current_app.config["CITY_CODE"])
-            if code is None:
-                out.problems[name] = str(
-                    _l(
-                        "Unknown district or county: choose one from the list by its name, or "
-                        "give its 6-digit code, such as 310115 for Pudong."
-                    )
-                )
-            else:
-                out.values[name] = code
-        elif name in ("resume_date", "valid_from", "valid_until"):
-            out.values[name] = _date(raw)
-        elif name == "staff_on_site":
-            number = int(str(raw).strip()) if not isinstance(raw, bool) else None
-            if number is None or not 1 <= number <= 100_000:
-                out.problems[name] = str(_l("A whole number from 1 to 100,000."))
-            else:
-                out.values[name] = number
-        elif name == "closed_loop":
-            out.values[name] = _bool(raw)
-        elif name == "plate":
-            if not isinstance(raw, str) or not validators.is_plate(raw):
-                out.problems[name] = str(
-                    _l(
-                        "Not a mainland plate: a province character, a letter and 5 letters or "
-                        "digits, never I or O, such as 沪A12345 (new-energy plates have 6, such "
-                        "as 沪AD12345)."
-                    )
-                )
-            else:
-                out.values[name] = validators.normalize_plate(raw)
-        elif name == "vehicle_type":
-            out.values[name] = VehicleType(str(raw))
-        elif name == "cargo_category":
-            out.values[name] = CargoCategory(str(raw))
-        elif name == "drivers":
-            _clean_drivers(raw, out)
-    except (TypeError, ValueError):
-        out.problems[name] = str(
-            {
-                "resume_date": _l("Enter a date as YYYY-MM-DD."),
-                "valid_from": _l("Enter a date as YYYY-MM-DD."),
-                "valid_until": _l("Enter a date as YYYY-MM-DD."),
-                "staff_on_site": _l("A whole number from 1 to 100,000."),
-                "closed_loop": _l("Answer yes or no."),
-                "vehicle_type": _l("Choose one of the vehicle types."),
-                "cargo_category": _l("Choose one of the key-supply cargo categories."),
-            }.get(name, _l("This value is not valid."))
-        )
-
-
-ID_MESSAGES = {
-    "shape": _l("A resident ID number has 18 characters: 17 digits and a digit or X."),
-    "date": _l("The date of birth in this ID number does not exist."),
-    "check": _l("The last character of this ID number does not match; please check each digit."),
-}
-
-
-def _clean_drivers(raw: Any, out: Cleaned) -> None:
-    """Blank rows (a form's spare lines) are skipped; messages keep each row's own index."""
-    if not isinstance(raw, list):
-        raise TypeError
-    limit = int(current_app.config["MAX_DRIVERS"])
-    rows = [
-        (i, d)
-        for i, d in enumerate(raw)
-        if not (isinstance(d, Mapping) and all(_blank(v) for v in d.values()))
-    ]
-    if not rows:
-        out.problems["drivers"] = str(_l("Name at least one driver."))
-        return
-    if len(rows) > limit:
-        out.problems["drivers"] = str(_l("At most %(n)d drivers per vehicle.", n=limit))
-        return
-    cleaned: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for i, driver in rows:
-        if not isinstance(driver, Mapping):
-            out.problems[f"drivers.{i}"] = str(
-                _l("Each driver has a name, an ID number and a phone.")
-            )
-            continue
-        name = str(driver.get("name") or "").strip()
-        id_number = validators.normalize_id_number(str(driver.get("id_number") or ""))
-        phone = str(driver.get("phone") or "")
-        if not name or len(name) > 50:
-            out.problems[f"drivers.{i}.name"] = str(
-                _l("Enter the driver's name (at most 50 characters).")
-            )
-        typed_text.check(out.problems, {f"drivers.{i}.name": name})
-        problem = validators.id_number_problem(id_number)
-        if problem:
-            out.problems[f"drivers.{i}.id_number"] = str(ID_MESSAGES[problem])
-        elif id_number in seen:
-            out.problems[f"drivers.{i}.id_number"] = str(_l("This driver is listed twice."))
-        seen.add(id_number)
-        if not validators.is_mobile(phone):
-            out.problems[f"drivers.{i}.phone"] = str(
-                _l("Enter a mainland mobile number of 11 digits, such as 13812345678.")
-            )
-        cleaned.append(
-            {"name": name, "id_number": id_number, "phone": validators.normalize_mobile(phone)}
-        )
-    if not any(key.startswith("drivers") for key in out.problems):
-        out.values["drivers"] = cleaned
-
-
-def clean(kind: Kind, data: Mapping[str, Any], *, now: datetime) -> Cleaned:
-    """Checks the fields that were given (blank ones clear the field) for this kind."""
-    out = Cleaned(values={}, problems={})
-    allowed = FIELDS[kind]
-    for name, raw in data.items():
-        if name not in allowed:
-            out.problems[name] = str(_l("Unknown field for this kind of application."))
-        elif _blank(raw) and name in NOT_NULL_TEXT:
-            out.values[name] = ""  # a blank contact is simply empty; submit asks for it
-        elif _blank(raw) and name == "district":
-            out.problems[name] = str(_l("Choose one of the city's districts."))
-        elif _blank(raw) and name != "closed_loop":
-            out.values[name] = None
-        else:
-            _clean_field(name, raw, out)
-    return out
 
 
 def _check_dates(application: Application, problems: dict[str, str], *, now: datetime) -> None:
@@ -319,10 +98,8 @@ def _columns(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     for name, value in values.items():
         if name == "drivers":
             drivers = list(value or [])
-        elif name == "resume_date":
-            columns["valid_from"] = value
         else:
-            columns[name] = value
+            columns[COLUMN_OF.get(name, name)] = value
     return columns, drivers
 
 
@@ -361,7 +138,7 @@ def _validate_and_apply(
 
 def taken_by_others(application: Application, *, now: datetime) -> dict[str, str]:
     """The vehicle's plate or drivers already on another overlapping pass or application,
-    held (`conflicts.hold`) until the caller's write commits."""
+    held (`conflict_locks.hold`) until the caller's write commits."""
     with db.session.no_autoflush:  # the application's unsaved changes are not the other's
         values = values_of(application)
         hold([values])
@@ -522,22 +299,8 @@ def update_draft(
 
 def missing_fields(application: Application) -> dict[str, str]:
     """What a submission still lacks, by field."""
-    values = {
-        "site_address": application.site_address,
-        "district": application.district,
-        "staff_on_site": application.staff_on_site,
-        "contact_name": application.contact_name,
-        "contact_phone": application.contact_phone,
-        "closed_loop": application.closed_loop,
-        "valid_until": application.valid_until,
-        "plate": application.plate,
-        "vehicle_type": application.vehicle_type,
-        "drivers": application.drivers,
-        "origin": application.origin,
-        "destination": application.destination,
-        "cargo_category": application.cargo_category,
-        "valid_from": application.valid_from,
-    }
+    columns = [COLUMN_OF.get(name, name) for name in REQUIRED[application.kind]]
+    values = {column: getattr(application, column) for column in columns}
     return _missing(application.kind, values, attachments=application.attachments)
 
 

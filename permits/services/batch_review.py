@@ -7,18 +7,17 @@ decided, not at my step, separation of duties) rolls back only its own writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 
-from permits import mail
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Decision, Kind, Role, User
-from permits.services import conflicts, reviews
+from permits.outcome import answered_alone, on_its_own
+from permits.services import conflict_locks, conflicts, review_queue, reviews
 from permits.services.errors import DomainError, NotFound, ValidationFailed
 from permits.workflow import Action
 
@@ -54,7 +53,7 @@ def _at_step_of(approver: User) -> list[ColumnElement[bool]]:
     """The conditions of "waits for the approver's decision", as in their queue."""
     department = approver.department
     assert department is not None
-    return [reviews.awaiting(approver, department)]
+    return [review_queue.awaiting(approver, department)]
 
 
 def _is_approver(user: User) -> bool:
@@ -86,19 +85,6 @@ def check_bulk_ids(ids: Sequence[int]) -> list[int]:
     return unique
 
 
-@contextmanager
-def _on_its_own() -> Iterator[None]:
-    """A savepoint whose rollback also takes back the emails queued inside it."""
-    outbox = db.session.info.setdefault(mail.OUTBOX_KEY, [])
-    queued = len(outbox)
-    try:
-        with db.session.begin_nested():
-            yield
-    except BaseException:
-        del db.session.info.get(mail.OUTBOX_KEY, [])[queued:]
-        raise
-
-
 def decide_many(
     actor: User,
     ids: Sequence[int],
@@ -119,8 +105,8 @@ def decide_many(
     ids = check_bulk_ids(ids)
     if action == Action.APPROVE:
         # A last approval checks its plate and drivers: all of them held at once, in order,
-        # before the first decision (see `conflicts.hold`).
-        conflicts.hold(
+        # before the first decision (see `conflict_locks.hold`).
+        conflict_locks.hold(
             conflicts.values_of(visible[i])
             for i in ids
             if i in visible and visible[i].kind is Kind.VEHICLE_PASS
@@ -128,16 +114,19 @@ def decide_many(
     for application_id in ids:
         application = visible.get(application_id)
         if application is None:
-            outcomes.append(Outcome(application_id, error=NotFound(_l("No such application."))))
+            unseen = NotFound(_l("No such application."))
+            answered_alone(unseen)  # reported for its id, with nothing written
+            outcomes.append(Outcome(application_id, error=unseen))
             continue
         try:
-            with _on_its_own():
+            with on_its_own():
                 decision = reviews.decide(
                     actor, application, action, comment=comment, reason_code=reason_code, now=now
                 )
         except ValidationFailed:
             raise
         except DomainError as exc:
+            answered_alone(exc)  # its savepoint is rolled back; the other decisions stand
             db.session.refresh(application)  # what the rolled-back savepoint left in memory
             outcomes.append(Outcome(application_id, error=exc))
         else:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from permits import audit
 from permits.extensions import db
 from permits.models import Application, ApplicationBatch, Kind, Role, User
+from permits.outcome import answered_alone, on_its_own
 from permits.services import applications
 from permits.services.batch_conflicts import batch_conflicts
 from permits.services.conflict_locks import hold
@@ -91,8 +92,10 @@ def create_batch(
         problems = shapes[index] or within[index]
         if not problems:
             try:
-                application = applications.create_draft(actor, Kind.VEHICLE_PASS, data, now=now)
+                with on_its_own():
+                    application = applications.create_draft(actor, Kind.VEHICLE_PASS, data, now=now)
             except ValidationFailed as exc:
+                answered_alone(exc)  # reported for this item; the batch's others are kept
                 problems = {name: str(message) for name, message in exc.fields.items()}
             else:
                 if batch is None:

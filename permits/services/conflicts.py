@@ -46,9 +46,7 @@ from sqlalchemy import (
 from permits.extensions import db
 from permits.models import Application, Driver, Kind, Pass, PassStatus
 from permits.services.conflict_keys import as_date, driver_ids, plate_of
-
-# Also `conflicts.hold`: the callers that check through this module hold through it too.
-from permits.services.conflict_locks import hold as hold
+from permits.services.conflict_locks import hold
 from permits.services.errors import Conflict
 from permits.workflow import State
 

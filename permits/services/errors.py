@@ -6,9 +6,14 @@ import errno
 from collections.abc import Mapping
 from typing import Any
 
+from permits import outcome
+
 
 class DomainError(Exception):
-    """A request the domain refuses; `status` is the HTTP status the API answers with."""
+    """A request the domain refuses; `status` is the HTTP status the API answers with.
+
+    Made during a request, it puts the refusal on record, so that the request's transaction is
+    rolled back whatever the view answers (see permits/outcome.py)."""
 
     status = 400
     code = "bad_request"
@@ -17,6 +22,7 @@ class DomainError(Exception):
         super().__init__(str(message))
         self.message = message
         self.fields = dict(fields or {})
+        outcome.record_refusal(self)
 
 
 class ValidationFailed(DomainError):

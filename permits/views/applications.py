@@ -41,6 +41,7 @@ from permits.labels import (
     reject_reason_choices,
 )
 from permits.models import Application, Attachment, Kind, Role, utcnow
+from permits.outcome import answered_alone, on_its_own
 from permits.permissions import (
     acting_user,
     can_decide,
@@ -214,9 +215,11 @@ def new(kind: str) -> Response | tuple[str, int]:
             return _render_form(the_kind, form, None, 422, show_problems(form, exc.fields))
         if "submit" in request.form:
             try:
-                applications.submit(acting_user(), application, now=utcnow())
+                with on_its_own():
+                    applications.submit(acting_user(), application, now=utcnow())
             except DomainError as exc:
-                # The draft is kept (status 200 commits it); each problem stands by its field.
+                # The draft is kept (only the submission is refused); each problem by its field.
+                answered_alone(exc)
                 flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
                 unplaced = show_problems(form, exc.fields)
                 return _render_form(the_kind, form, application, 200, unplaced)
@@ -241,16 +244,17 @@ def edit(application_id: int) -> Response | tuple[str, int]:
         try:
             applications.update_draft(acting_user(), application, form.to_data(), now=now)
         except DomainError as exc:
-            db.session.rollback()
             application = load_application(application_id)
             return _render_form(
                 application.kind, form, application, 422, show_problems(form, exc.fields)
             )
         if "submit" in request.form:
             try:
-                applications.submit(acting_user(), application, now=now)
+                with on_its_own():
+                    applications.submit(acting_user(), application, now=now)
             except DomainError as exc:
-                # The changes are kept as a draft (status 200 commits them); say what is missing.
+                # The changes stay a draft (only the submission is refused); say what is missing.
+                answered_alone(exc)
                 flash(_("Draft saved, but not submitted yet:") + " " + str(exc.message), "warning")
                 return _render_form(
                     application.kind, form, application, 200, show_problems(form, exc.fields)
@@ -286,7 +290,6 @@ def upload(application_id: int) -> Response | tuple[str, int]:
             now=utcnow(),
         )
     except DomainError as exc:
-        db.session.rollback()
         if show_problems(form, exc.fields) or not exc.fields:
             flash(str(exc.message), "error")
         if form.file.errors and filename:
@@ -356,7 +359,6 @@ def submit(application_id: int) -> Response | tuple[str, int]:
         try:
             applications.submit(acting_user(), application, now=utcnow())
         except ValidationFailed as exc:
-            db.session.rollback()
             # The form as stored, with what is missing marked at each field.
             application = load_application(application_id)
             form = make_form(application.kind, application, posted=False)
@@ -365,7 +367,6 @@ def submit(application_id: int) -> Response | tuple[str, int]:
                 application.kind, form, application, exc.status, show_problems(form, exc.fields)
             )
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             return redirect(url_for("applications.edit", application_id=application_id))
         flash(_("Submitted. You will be told of every decision."), "success")
@@ -385,7 +386,6 @@ def withdraw(application_id: int) -> Response | tuple[str, int]:
     try:
         applications.withdraw(acting_user(), application, now=utcnow())
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
     else:
         flash(_("The application is withdrawn."), "success")

@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from permits.extensions import db
 from permits.forms.applications import BulkUploadForm
 from permits.forms.common import ConfirmForm
 from permits.models import Role, utcnow
@@ -141,11 +140,9 @@ def submit(key: str) -> Response:
     except NotFound:
         abort(404)
     except Conflict as exc:  # submitted already (pressed twice): its batch is in the list
-        db.session.rollback()
         flash(str(exc.message), "info")
         return redirect(url_for("applications.index"))
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("bulk.result", key=key))
     flash(

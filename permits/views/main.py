@@ -11,7 +11,7 @@ from permits import ratelimit
 from permits.extensions import db
 from permits.models import Role
 from permits.permissions import acting_user, public
-from permits.services import application_queries, reviews
+from permits.services import application_queries, review_queue
 from permits.workflow import State
 
 bp = Blueprint("main", __name__)
@@ -38,7 +38,9 @@ def home() -> str:
         returned=counts.get(State.RETURNED, 0),
         drafts=counts.get(State.DRAFT, 0),
         in_review=counts.get(State.IN_REVIEW, 0),
-        waiting=reviews.waiting_count(me, cap=QUEUE_COUNT_CAP) if me.role is Role.APPROVER else 0,
+        waiting=review_queue.waiting_count(me, cap=QUEUE_COUNT_CAP)
+        if me.role is Role.APPROVER
+        else 0,
         cap=QUEUE_COUNT_CAP,
     )
 

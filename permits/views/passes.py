@@ -21,7 +21,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
-from permits.extensions import db, limiter
+from permits.extensions import limiter
 from permits.forms.common import ConfirmForm, show_problems
 from permits.forms.revocations import RevokeForm
 from permits.models import Pass, PassStatus, Role, utcnow
@@ -162,7 +162,6 @@ def download(number: str) -> Response:
 
 def _back_to_the_pass(number: str, refused: DomainError) -> Response:
     """A refusal shown on the pass page itself, which says why (revoked)."""
-    db.session.rollback()
     flash(str(refused.message), "error")
     return redirect(url_for("passes.show", number=number))
 
@@ -180,7 +179,6 @@ def revoke(number: str) -> Response | tuple[str, int]:
     try:
         issuance.revoke_pass(acting_user(), issued, form.reason.data or "", now=utcnow())
     except DomainError as exc:
-        db.session.rollback()
         if not exc.fields:  # about the pass, not the form: "revoked already"
             flash(str(exc.message), "error")
             return redirect(url_for("passes.show", number=number))
@@ -200,7 +198,6 @@ def renew(number: str) -> Response:
         try:
             application = issuance.renew(acting_user(), issued, now=utcnow())
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             return redirect(url_for("passes.show", number=number))
         flash(_("A renewal is drafted from this pass. Check it and submit it."), "success")

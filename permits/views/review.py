@@ -21,7 +21,7 @@ from permits.inputs import int_arg, local_path
 from permits.labels import CARGO_NAMES, KIND_NAMES, reject_reason_choices
 from permits.models import ApplicationBatch, CargoCategory, Kind, Role, utcnow
 from permits.permissions import acting_user, can_view_application, roles_required
-from permits.services import batch_review, reviews
+from permits.services import batch_review, review_queue, reviews
 from permits.services.errors import DomainError, ValidationFailed
 from permits.views.applications import load_application, render_application
 
@@ -53,7 +53,7 @@ def queue_page(
     """A page of the queue as `args` filter it, with the bulk form as given (a refused one too)."""
     kind = _enum_arg(args, "kind", Kind)
     cargo = _enum_arg(args, "cargo_category", CargoCategory)
-    filters = reviews.QueueFilter(
+    filters = review_queue.QueueFilter(
         kind=kind if isinstance(kind, Kind) else None,
         district=args.get("district") or None,
         cargo_category=cargo if isinstance(cargo, CargoCategory) else None,
@@ -61,10 +61,10 @@ def queue_page(
         search=(args.get("q") or "")[:100],
     )
     now = utcnow()
-    items = reviews.queue(
+    items = review_queue.queue(
         acting_user(), filters, now=now, after=args.get("after"), limit=PAGE_SIZE + 1
     )
-    more = reviews.encode_cursor(items[PAGE_SIZE - 1]) if len(items) > PAGE_SIZE else None
+    more = review_queue.encode_cursor(items[PAGE_SIZE - 1]) if len(items) > PAGE_SIZE else None
     locale = current_locale_name()
     items = items[:PAGE_SIZE]
     return render_template(
@@ -111,11 +111,9 @@ def decide(application_id: int) -> Response | tuple[str, int]:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()  # nothing of a refused decision may be committed
         show_problems(form, exc.fields)
         return render_application(load_application(application_id), decision_form=form, status=422)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("applications.show", application_id=application_id))
     flash(_("Your decision is recorded."), "success")
@@ -180,7 +178,6 @@ def decide_many() -> tuple[str, int] | str:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
         show_problems(form, exc.fields)
         return _bulk_page_again(back, form, status=422)
     return render_template(

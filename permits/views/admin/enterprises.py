@@ -57,7 +57,6 @@ def enterprise_suspend(enterprise_id: int) -> Response | tuple[str, int]:
     try:
         count = service.suspend(acting_user(), target, form.reason.data or "", now=utcnow())
     except DomainError as exc:
-        db.session.rollback()
         show_problems(form, exc.fields)
         if not exc.fields:
             flash(str(exc.message), "error")
@@ -74,7 +73,6 @@ def enterprise_lift(enterprise_id: int) -> Response:
     try:
         count = service.lift_suspension(acting_user(), target, now=utcnow())
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
     else:
         flash(_("The suspension is lifted; %(n)d passes are valid again.", n=count), "success")

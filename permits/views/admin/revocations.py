@@ -104,7 +104,6 @@ def mass_revocation_ask() -> Response:
     try:
         mass = revocations.ask(acting_user(), criteria, form.reason.data or "", now=utcnow())
     except ValidationFailed as exc:
-        db.session.rollback()
         show_problems(form, exc.fields)
         return _preview_page(form, status=422)
     flash(_("Asked for. A second administrator must confirm it before it runs."), "success")
@@ -147,7 +146,6 @@ def mass_revocation_confirm(mass_id: int) -> Response:
     try:
         count = revocations.confirm(acting_user(), mass, now=utcnow())
     except DomainError as exc:
-        db.session.rollback()  # nothing of a refused confirmation may be committed
         flash(str(exc.message), "error")
         return redirect(url_for("admin.mass_revocation", mass_id=mass_id))
     flash(_("Done: %(count)d passes are revoked.", count=count), "success")
@@ -162,7 +160,6 @@ def mass_revocation_cancel(mass_id: int) -> Response:
     try:
         revocations.cancel(acting_user(), mass, now=utcnow())
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("admin.mass_revocation", mass_id=mass_id))
     flash(_("The mass revocation is cancelled."), "success")

@@ -60,7 +60,6 @@ def user_new() -> str | tuple[str, int]:
     try:
         user, password = accounts.create_staff_user(acting_user(), details, now=utcnow())
     except DomainError as exc:
-        db.session.rollback()
         unplaced = show_problems(form, exc.fields)
         return render_template(
             "admin/user_new.html", form=form, message=exc.message, unplaced=unplaced
@@ -94,7 +93,6 @@ def _act(user_id: int, action: str) -> Response:
             accounts.unlock_login(acting_user(), target, now=now)
             flash(_("Failed logins are forgotten: the user may log in again now."), "success")
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
     return redirect(url_for("admin.user", user_id=user_id))
 

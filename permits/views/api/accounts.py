@@ -10,42 +10,21 @@ from werkzeug.wrappers import Response
 from permits.extensions import db
 from permits.models import ApiToken, User, utcnow
 from permits.permissions import acting_user, can_revoke_token
+from permits.schemas import accounts as schemas
 from permits.services import api_tokens
 from permits.views.api import bp
 
 
 def user_json(user: User) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role.value,
+    """The account; its enterprise, department or checkpoint only when it has one."""
+    none = {
+        name for name in ("enterprise", "department", "checkpoint") if getattr(user, name) is None
     }
-    if user.enterprise is not None:
-        data["enterprise"] = {
-            "uscc": user.enterprise.uscc,
-            "name": user.enterprise.name,
-            "district": user.enterprise.district,
-        }
-    if user.department is not None:
-        data["department"] = {"code": user.department.code, "scope": user.department.scope}
-    if user.checkpoint is not None:
-        data["checkpoint"] = {"code": user.checkpoint.code, "name": user.checkpoint.name}
-    return data
+    return schemas.Me.model_validate(user).as_json(exclude=none)
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "id": token.id,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": iso(token.created_at),
-        "last_used_at": iso(token.last_used_at),
-        "revoked_at": iso(token.revoked_at),
-    }
+    return schemas.Token.model_validate(token).as_json()
 
 
 @bp.get("/me")

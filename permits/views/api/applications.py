@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from permits.database import MAX_ROW_ID
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Application, Kind, Pass, Role, Workflow, utcnow
+from permits.models import Application, Kind, Pass, Role, utcnow
 from permits.permissions import (
     acting_user,
     can_view_application,
     can_withdraw_application,
     roles_required,
 )
-from permits.services import application_queries, applications, attachments, issuance, reviews
+from permits.schemas import applications as schemas
+from permits.schemas import decisions as decision_schemas
+from permits.schemas.common import Schema
+from permits.schemas.passes import PassSummary
+from permits.services import (
+    application_queries,
+    applications,
+    attachments,
+    issuance,
+    review_queue,
+    reviews,
+)
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
 from permits.views.applications import serve_attachment
@@ -29,13 +39,15 @@ from permits.workflow import State
 MAX_PAGE = 100
 
 
-def _load(application_id: int, *, query: Select[Application] | None = None) -> Application:
-    """The application (404 unless the caller may see it); `query`, built once, loads it with
-    what the caller needs too, keyed by the bound parameter "id"."""
-    if query is None:
+def _load(
+    application_id: int, *, loader: Callable[[int], Application | None] | None = None
+) -> Application:
+    """The application (404 unless the caller may see it); `loader` loads it with what the
+    caller needs too."""
+    if loader is None:
         application = db.session.get(Application, application_id)
     else:
-        application = db.session.scalars(query, {"id": application_id}).unique().one_or_none()
+        application = loader(application_id)
     if application is None or not can_view_application(acting_user(), application):
         abort(404)
     return application
@@ -48,37 +60,38 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+#: The answer's fields computed here, not read from the application's same-named attribute
+#: (`attachments` is read by application_queries, never by a lazy load).
+COMPUTED = frozenset({"step", "pass_", "renewal_of", "resume_date", "attachments", "history"})
+#: What an application of each kind leaves out of its answer: the other kind's fields.
+OTHER_KIND = {
+    Kind.WORK_RESUMPTION: frozenset({*schemas.VEHICLE_PASS_OUT, "drivers"}),
+    Kind.VEHICLE_PASS: frozenset(schemas.WORK_RESUMPTION_OUT),
+}
 
 
-def step_json(application: Application) -> dict[str, Any] | None:
+def step_out(application: Application) -> schemas.Step | None:
+    """The step an application in review waits at; None otherwise."""
     if application.status is not State.IN_REVIEW:
         return None
-    return {
-        "position": application.current_step,
-        "department": application.current_department_code,
-        "scope": application.current_scope,
-        "entered_at": _iso(application.step_entered_at),
-        "due_at": _iso(application.step_due_at),
-        "overdue": bool(application.step_due_at and application.step_due_at < utcnow()),
-    }
+    return schemas.Step.model_validate(
+        {
+            "position": application.current_step,
+            "department": application.current_department_code,
+            "scope": application.current_scope,
+            "entered_at": application.step_entered_at,
+            "due_at": application.step_due_at,
+            "overdue": bool(application.step_due_at and application.step_due_at < utcnow()),
+        }
+    )
 
 
-def _pass_summary(application: Application) -> dict[str, Any] | None:
-    if application.status is not State.APPROVED:
-        return None
-    issued = issuance.pass_of(application)
+def _pass_summary(application: Application) -> PassSummary | None:
+    issued = issuance.pass_of(application) if application.status is State.APPROVED else None
     if issued is None:
         return None
-    return {
-        "number": issued.number,
-        "status": issued.status.value,
-        "valid_from": _iso(issued.valid_from),
-        "valid_until": _iso(issued.valid_until),
-        "control_code": issued.control_code,
-        "url": url_for("api.get_pass", number=issued.number),
-    }
+    url = url_for("api.get_pass", number=issued.number)
+    return PassSummary.model_validate({**_columns(issued, PassSummary), "url": url})
 
 
 def _renewal_of(application: Application) -> str | None:
@@ -88,76 +101,60 @@ def _renewal_of(application: Application) -> str | None:
     return old.number if old else None
 
 
-def application_json(application: Application, *, full: bool = True) -> dict[str, Any]:
-    """The API's view of an application; `full` adds drivers, files and the history."""
-    data: dict[str, Any] = {
-        "id": application.id,
-        "kind": application.kind.value,
-        "status": application.status.value,
-        "round": application.round,
-        "step": step_json(application),
-        "enterprise": {"uscc": application.enterprise.uscc, "name": application.enterprise.name},
-        "district": application.district,
-        "valid_until": _iso(application.valid_until),
-        "created_at": _iso(application.created_at),
-        "updated_at": _iso(application.updated_at),
-        "submitted_at": _iso(application.submitted_at),
-        "pass": _pass_summary(application),
-        "renewal_of": _renewal_of(application),
-    }
-    if application.kind is Kind.WORK_RESUMPTION:
-        data.update(
-            site_address=application.site_address,
-            resume_date=_iso(application.valid_from),
-            staff_on_site=application.staff_on_site,
-            contact_name=application.contact_name,
-            contact_phone=application.contact_phone,
-            closed_loop=application.closed_loop,
+def _columns(
+    obj: object, model: type[Schema], skip: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The model's fields that the object holds under the same name (none of `skip`)."""
+    names = [name for name in model.model_fields if name not in skip]
+    return {name: getattr(obj, name) for name in names if hasattr(obj, name)}
+
+
+def _attachments(application: Application) -> list[schemas.AttachmentInfo]:
+    return [
+        schemas.AttachmentInfo.model_validate(
+            {
+                **_columns(a, schemas.AttachmentInfo),
+                "url": url_for(
+                    "api.get_attachment", application_id=application.id, attachment_id=a.id
+                ),
+            }
         )
-    else:
-        data.update(
-            plate=application.plate,
-            vehicle_type=application.vehicle_type and application.vehicle_type.value,
-            origin=application.origin,
-            destination=application.destination,
-            cargo_category=application.cargo_category and application.cargo_category.value,
-            valid_from=_iso(application.valid_from),
-        )
-    if not full:
-        return data
-    if application.kind is Kind.VEHICLE_PASS:
-        data["drivers"] = [
-            {"name": d.name, "id_number": d.id_number, "phone": d.phone}
-            for d in application.drivers
-        ]
-    data["attachments"] = [
-        {
-            "id": a.id,
-            "purpose": a.purpose,
-            "filename": a.filename,
-            "content_type": a.content_type,
-            "size": a.size,
-            "created_at": _iso(a.created_at),
-            "url": url_for("api.get_attachment", application_id=application.id, attachment_id=a.id),
-        }
         for a in application_queries.attachments_of(application)
     ]
-    data["history"] = [
-        {
-            "action": d.action.value,
-            "round": d.round,
-            "step": d.step,
-            "department": {"code": d.department.code, "scope": d.department.scope}
-            if d.department
-            else None,
-            "actor": d.actor.name or d.actor.email,
-            "comment": d.comment,
-            "reason_code": d.reason_code,
-            "at": _iso(d.created_at),
-        }
+
+
+def _history(application: Application) -> list[schemas.HistoryEntry]:
+    return [
+        schemas.HistoryEntry.model_validate(
+            {
+                **_columns(d, schemas.HistoryEntry),
+                "actor": d.actor.name or d.actor.email,
+                "at": d.created_at,
+            }
+        )
         for d in application_queries.history(application)
     ]
-    return data
+
+
+def application_out(application: Application, *, full: bool = True) -> schemas.ApplicationSummary:
+    """The API's view of an application; `full` adds drivers, files and the history."""
+    model = schemas.Application if full else schemas.ApplicationSummary
+    skip = COMPUTED | (OTHER_KIND[application.kind])
+    values = {
+        **_columns(application, model, skip),
+        "step": step_out(application),
+        "pass": _pass_summary(application),
+        "renewal_of": _renewal_of(application),
+        "resume_date": application.valid_from,
+    }
+    if full:
+        values.update(attachments=_attachments(application), history=_history(application))
+    return model.model_validate(values)
+
+
+def application_json(application: Application, *, full: bool = True) -> dict[str, Any]:
+    """`application_out` as JSON, with only the fields of the application's kind."""
+    return application_out(application, full=full).as_json(exclude=OTHER_KIND[application.kind])
 
 
 def _created(application: Application) -> Response:
@@ -219,7 +216,10 @@ def get_attachment(application_id: int, attachment_id: int) -> Response:
 def submit_application(application_id: int) -> Response:
     application = _load(application_id)
     applications.submit(acting_user(), application, now=utcnow())
-    return jsonify(status=application.status.value, step=step_json(application), id=application.id)
+    answer = schemas.Submitted.model_validate(
+        {"id": application.id, "status": application.status, "step": step_out(application)}
+    )
+    return jsonify(answer.as_json())
 
 
 @bp.post("/applications/<int:application_id>/withdraw")
@@ -237,26 +237,10 @@ def get_application(application_id: int) -> Response:
     return jsonify(application_json(_load(application_id)))
 
 
-#: What a decision and its answer read, in the same query: the enterprise (the answer, the
-#: notices), the applicant (the notices), the chain with its steps (the decision) and the
-#: drivers (the conflict check, the answer): four round trips fewer. A few steps times a few
-#: drivers is a few rows. Built once, with its cache key.
-_FOR_DECISION = (
-    select(Application)
-    .where(Application.id == bindparam("id"))
-    .options(
-        joinedload(Application.enterprise),
-        joinedload(Application.created_by),
-        joinedload(Application.workflow).joinedload(Workflow.steps),
-        joinedload(Application.drivers),
-    )
-)
-
-
 @bp.post("/applications/<int:application_id>/decisions")
 @roles_required(Role.APPROVER)
 def decide_application(application_id: int) -> Response:
-    application = _load(application_id, query=_FOR_DECISION)
+    application = _load(application_id, loader=application_queries.for_decision)
     body = _json_body()
     decision = reviews.decide(
         acting_user(),
@@ -267,14 +251,7 @@ def decide_application(application_id: int) -> Response:
         now=utcnow(),
     )
     response = jsonify(
-        decision={
-            "id": decision.id,
-            "action": decision.action.value,
-            "step": decision.step,
-            "round": decision.round,
-            "reason_code": decision.reason_code,
-            "comment": decision.comment,
-        },
+        decision=decision_schemas.Decision.model_validate(decision).as_json(),
         application=application_json(application),
     )
     response.status_code = 201
@@ -301,12 +278,12 @@ def list_applications() -> Response:
     if request.args.get("step") == "mine":
         if me.role is not Role.APPROVER:
             return json_error(403, "step=mine is the queue of an approver.")
-        if cursor and reviews.decode_cursor(cursor) is None:
+        if cursor and review_queue.decode_cursor(cursor) is None:
             return json_error(400, "cursor is not valid.")
-        items = reviews.queue(
-            me, reviews.QueueFilter(kind=kind), now=utcnow(), after=cursor, limit=limit + 1
+        items = review_queue.queue(
+            me, review_queue.QueueFilter(kind=kind), now=utcnow(), after=cursor, limit=limit + 1
         )
-        next_cursor = reviews.encode_cursor(items[limit - 1]) if len(items) > limit else None
+        next_cursor = review_queue.encode_cursor(items[limit - 1]) if len(items) > limit else None
     else:
         try:
             after_id = int(cursor) if cursor else None

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
+from permits.schemas import batches as schemas
 from permits.services import batches
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
@@ -23,23 +24,21 @@ def create_batch() -> Response:
         message = _l('Send a JSON object whose "applications" is a list of vehicle applications.')
         raise ValidationFailed(message, {"applications": message})
     outcome = batches.create_batch(acting_user(), items, source="api", now=utcnow())
-    return jsonify(
-        batch=outcome.batch.id if outcome.batch is not None else None,
-        results=[
-            {
-                "index": r.index,
-                "id": r.application.id,
-                "status": r.application.status.value,
-                "fields": {},
-            }
+    results = [
+        schemas.BatchItemResult.model_validate(
+            {"index": r.index, "id": r.application.id, "status": r.application.status, "fields": {}}
             if r.application is not None
             else {
                 "index": r.index,
                 "id": None,
                 "error": "invalid",
-                "message": r.message,
-                "fields": r.problems,
+                "message": str(r.message),
+                "fields": {name: str(message) for name, message in r.problems.items()},
             }
-            for r in outcome.results
-        ],
+        )
+        for r in outcome.results
+    ]
+    return jsonify(
+        batch=outcome.batch.id if outcome.batch is not None else None,
+        results=[r.model_dump(mode="json", exclude_unset=True) for r in results],
     )

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from permits.models import Application, Role, utcnow
 from permits.permissions import acting_user, can_view_application, roles_required
+from permits.schemas import decisions as schemas
 from permits.services import batch_review
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
@@ -37,18 +38,10 @@ def _result(outcome: batch_review.Outcome, application: Application | None) -> d
             "error": outcome.error.code,
             "message": str(outcome.error.message),
         }
-    decision = outcome.decision
     return {
         "id": outcome.application_id,
         "result": "decided",
-        "decision": {
-            "id": decision.id,
-            "action": decision.action.value,
-            "step": decision.step,
-            "round": decision.round,
-            "reason_code": decision.reason_code,
-            "comment": decision.comment,
-        },
+        "decision": schemas.Decision.model_validate(outcome.decision).as_json(),
         "application": application_json(application, full=False),
     }
 

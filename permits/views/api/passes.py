@@ -12,10 +12,14 @@ from permits.errors import json_error
 from permits.models import Pass, PassStatus, Role, utcnow
 from permits.passes import codes
 from permits.permissions import acting_user, public, roles_required
+from permits.schemas import passes as schemas
 from permits.services import issuance
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
 from permits.views.passes import load_pass, pdf_rate_limit, pdf_response
+
+#: The answer's fields the pass holds under the same name.
+FROM_PASS = [name for name in schemas.Pass.model_fields if hasattr(Pass, name)]
 
 
 def pass_json(issued: Pass) -> dict[str, Any]:
@@ -28,25 +32,18 @@ def pass_json(issued: Pass) -> dict[str, Any]:
         state = "not_yet_valid"
     else:
         state = "active"
-    return {
-        "number": issued.number,
-        "kind": issued.kind.value,
+    answer = {
+        **{
+            name: getattr(issued, name)
+            for name in schemas.Pass.model_fields
+            if hasattr(issued, name)
+        },
         "status": state,
-        "control_code": issued.control_code,
         "control_code_display": codes.format_control_code(issued.control_code),
-        "valid_from": issued.valid_from.isoformat(),
-        "valid_until": issued.valid_until.isoformat(),
-        "not_before": issued.not_before.isoformat(),
-        "expires_at": issued.expires_at.isoformat(),
-        "issued_at": issued.issued_at.isoformat(),
-        "plate": issued.plate,
-        "kid": issued.kid,
         "qr": issued.token,
-        "application_id": issued.application_id,
-        "revoked_at": issued.revoked_at.isoformat() if issued.revoked_at else None,
-        "revoke_reason": issued.revoke_reason,
         "pdf": url_for("api.get_pass_pdf", number=issued.number),
     }
+    return schemas.Pass.model_validate(answer).as_json()
 
 
 @bp.get("/passes/<number>")

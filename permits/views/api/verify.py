@@ -16,6 +16,7 @@ from permits.extensions import limiter
 from permits.i18n import select_locale
 from permits.models import Role, utcnow
 from permits.permissions import acting_user, roles_required
+from permits.schemas import verify as schemas
 from permits.services import offline_scans, organisations, verification
 from permits.views.api import bp
 
@@ -94,7 +95,7 @@ def upload_scans() -> Response:
     """Scans decided offline by the scanner page, uploaded when the network returns."""
     body = request.get_json(silent=True)
     items = body.get("scans") if isinstance(body, dict) else None
-    if not isinstance(items, list) or len(items) > 1000:
+    if not isinstance(items, list) or len(items) > schemas.MAX_SCANS:
         return json_error(400, 'Send {"scans": [...]} with at most 1000 scans.')
     scans = []
     for item in items:
@@ -114,17 +115,18 @@ def upload_scans() -> Response:
         if scans[-1].scanned_at.tzinfo is None:
             return json_error(422, "scanned_at needs a time zone, e.g. 2026-04-15T08:30:00+08:00.")
     outcome = offline_scans.record(acting_user(), scans, now=utcnow())
-    return jsonify(
+    answer = schemas.ScanUploadResult(
         received=len(scans),
         stored=outcome.stored,
         refused=[
-            {
-                "index": refused.index,
-                "id": refused.client_id,
-                "error": "invalid",
-                "message": str(offline_scans.NOT_STORED),
-                "fields": refused.problems,
-            }
+            schemas.RefusedScan(
+                index=refused.index,
+                id=refused.client_id,
+                error="invalid",
+                message=str(offline_scans.NOT_STORED),
+                fields={name: str(message) for name, message in refused.problems.items()},
+            )
             for refused in outcome.refused
         ],
     )
+    return jsonify(answer.as_json())
