@@ -23,6 +23,7 @@ from permits.models import (
     User,
 )
 from permits.models.demands import REASON_MAX, RESPONSE_MAX
+from permits.outcome import answered_alone, on_its_own
 from permits.services import demand_notices
 from permits.services.demand_changes import (
     INVALID,
@@ -205,10 +206,11 @@ def close_unconfirmed(*, now: datetime, limit: int = 1000) -> int:
     closed = 0
     for demand in due:
         try:
-            with db.session.begin_nested():
+            with on_its_own():
                 move(demand, DemandAction.EXPIRE, now=now, values=LET_GO | {"closed_at": now})
                 record(demand, DemandAction.EXPIRE, None, now=now)
-        except Conflict:
+        except Conflict as moved:
+            answered_alone(moved)  # confirmed or reopened meanwhile: nothing to close
             continue
         demand_notices.tell_enterprise(demand, "demand_closed_unconfirmed")
         closed += 1
