@@ -20,6 +20,8 @@ from permits.models import AuditEvent, Role, utcnow
 from permits.services import (
     accounts,
     api_tokens,
+    demand_escalation,
+    demand_handling,
     demo,
     escalation,
     issuance,
@@ -235,12 +237,33 @@ def escalate() -> None:
 
     Run it every few minutes (cron or a systemd timer); each step is escalated once per level.
     """
+    now = utcnow()
     with unit_of_work():
-        done = escalation.escalate_overdue(utcnow())
+        done = escalation.escalate_overdue(now)
+        tickets = demand_escalation.escalate_overdue_demands(now)
     click.echo(
         f"Escalated {done.to_approvers} overdue application(s) to their approvers, "
         f"{done.to_supervisors} to the supervisors."
     )
+    click.echo(
+        f"Escalated {tickets.to_departments} overdue demand ticket(s) to their departments, "
+        f"{tickets.to_supervisors} to the supervisors."
+    )
+
+
+demands_cli = click.Group("demands", help="Demand tickets.")
+
+
+@demands_cli.command("close-unconfirmed")
+@english
+def close_unconfirmed() -> None:
+    """Close answered tickets their enterprise left unconfirmed past DEMAND_CONFIRM_DAYS.
+
+    Run it every hour or so (cron or a systemd timer), beside `flask escalate`.
+    """
+    with unit_of_work():
+        closed = demand_handling.close_unconfirmed(now=utcnow())
+    click.echo(f"Closed {closed} answered ticket(s) without confirmation.")
 
 
 supervision_cli = click.Group("supervision", help="The supervision dashboard's figures.")
@@ -274,6 +297,7 @@ def register_commands(app: Flask) -> None:
         load_demo,
         escalate,
         supervision_cli,
+        demands_cli,
     ):
         app.cli.add_command(command)
 

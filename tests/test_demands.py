@@ -347,3 +347,55 @@ def test_of_simultaneous_acceptances_one_lands(app: Flask) -> None:
     demand = db.session.get(Demand, demand_id)
     assert demand is not None and demand.status is DemandState.ACCEPTED
     assert history(demand) == ["file", "accept"]
+
+
+def test_an_overdue_ticket_is_escalated_once_per_level(app: Flask) -> None:
+    """Not accepted within 4 working hours: its department is told; past twice that, the
+    supervisors too; a second run tells nobody again, and accepting starts a new clock."""
+    from permits.services import demand_escalation
+
+    staff = handler()
+    supervisor = make_user(Role.SUPERVISOR)
+    demand = filed(enterprise_user())  # due Monday 14:00 in Shanghai, four hours after filing
+
+    def told(user: User, event: str) -> int:
+        return int(
+            db.session.scalar(
+                select(func.count()).where(
+                    Notification.user_id == user.id,
+                    Notification.demand_id == demand.id,
+                    Notification.event == event,
+                )
+            )
+            or 0
+        )
+
+    escalate = demand_escalation.escalate_overdue_demands
+    assert escalate(MONDAY + timedelta(hours=3)).to_departments == 0
+    assert escalate(MONDAY + timedelta(hours=5)).to_departments == 1
+    assert escalate(MONDAY + timedelta(hours=6)).to_departments == 0  # told already
+    assert escalate(MONDAY + timedelta(hours=9)).to_supervisors == 1  # past twice the time
+    db.session.commit()
+    assert (told(staff, "demand_overdue"), told(supervisor, "demand_overdue_twice")) == (1, 1)
+    demand_handling.accept(staff, demand, now=MONDAY + timedelta(hours=10))
+    db.session.commit()
+    assert demand.escalation_level == 0 and demand.due_from == MONDAY + timedelta(hours=10)
+    assert escalate(MONDAY + timedelta(hours=11)).to_departments == 0  # three days to answer
+
+
+def test_the_commands_escalate_and_close_from_a_timer(app: Flask) -> None:
+    staff = handler()
+    demand = filed(enterprise_user())
+    answered_at = datetime.now(UTC) - timedelta(days=8)  # the commands run at the real time
+    demand_handling.accept(staff, demand, now=answered_at)
+    demand_handling.answer(staff, demand, response="已处理", now=answered_at)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    escalated = runner.invoke(args=["escalate"])
+    assert escalated.exit_code == 0, escalated.output
+    assert "Escalated 0 overdue demand ticket(s)" in escalated.output
+    closed = runner.invoke(args=["demands", "close-unconfirmed"])
+    assert closed.exit_code == 0, closed.output
+    assert "Closed 1 answered ticket(s) without confirmation." in closed.output
+    db.session.expire_all()
+    assert db.session.get(Demand, demand.id).status is DemandState.CLOSED_UNCONFIRMED  # type: ignore[union-attr]

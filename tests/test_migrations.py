@@ -465,6 +465,7 @@ def seed_0012(conn: Connection) -> None:
             "scope": "310115",
             "transfers": 0,
             "due_at": NOW,
+            "due_from": NOW,
             "escalation_level": 0,
             "created_at": NOW,
             "updated_at": NOW,

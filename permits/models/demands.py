@@ -112,8 +112,10 @@ class Demand(Base):
     department_code: Mapped[str | None] = mapped_column(String(32))
     scope: Mapped[str | None] = mapped_column(String(6))
     transfers: Mapped[int] = mapped_column(Integer, default=0)
-    #: When the holder's current task (accepting, then answering) is due.
+    #: When the holder's current task (accepting, then answering) is due, and since when it
+    #: runs: past twice that time, the supervisors are told (services.demand_escalation).
     due_at: Mapped[datetime | None]
+    due_from: Mapped[datetime | None]
     #: 0 none, 1 the holding department told it is overdue, 2 the supervisors too.
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -190,6 +190,7 @@ LET_GO: dict[str, Any] = {
     "department_code": None,
     "scope": None,
     "due_at": None,
+    "due_from": None,
     "escalation_level": 0,
 }
 

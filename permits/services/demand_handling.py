@@ -54,7 +54,12 @@ def accept(actor: User, demand: Demand, *, now: datetime) -> Demand:
         demand,
         DemandAction.ACCEPT,
         now=now,
-        values={"accepted_at": now, "due_at": answer_due(now), "escalation_level": 0},
+        values={
+            "accepted_at": now,
+            "due_at": answer_due(now),
+            "due_from": now,
+            "escalation_level": 0,
+        },
     )
     record(demand, DemandAction.ACCEPT, actor, now=now)
     demand_notices.tell_enterprise(demand, "demand_accepted")
@@ -73,7 +78,12 @@ def answer(actor: User, demand: Demand, *, response: str, now: datetime) -> Dema
         demand,
         DemandAction.ANSWER,
         now=now,
-        values={"answered_at": now, "due_at": confirm_due(now), "escalation_level": 0},
+        values={
+            "answered_at": now,
+            "due_at": confirm_due(now),
+            "due_from": now,
+            "escalation_level": 0,
+        },
     )
     event = record(demand, DemandAction.ANSWER, actor, now=now, text=response)
     demand_notices.tell_enterprise(demand, "demand_answered")
@@ -109,6 +119,7 @@ def transfer(
             "scope": target.scope,
             "transfers": demand.transfers + 1,
             "due_at": accept_due(now) if demand.status is DemandState.OPEN else answer_due(now),
+            "due_from": now,
             "escalation_level": 0,
         }
         to = name_of(target)
@@ -153,6 +164,7 @@ def assign(
             "scope": target.scope,
             "transfers": 0,
             "due_at": accept_due(now),
+            "due_from": now,
             "escalation_level": 0,
         },
     )

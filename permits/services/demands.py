@@ -106,6 +106,7 @@ def file_demand(
         scope=holder.scope,
         transfers=0,
         due_at=accept_due(now),
+        due_from=now,
         escalation_level=0,
         created_at=now,
         updated_at=now,
@@ -165,7 +166,7 @@ def reopen(actor: User, demand: Demand, *, reason: str, now: datetime) -> Demand
         demand,
         DemandAction.REOPEN,
         now=now,
-        values={"due_at": answer_due(now), "escalation_level": 0},
+        values={"due_at": answer_due(now), "due_from": now, "escalation_level": 0},
     )
     record(demand, DemandAction.REOPEN, actor, now=now, text=reason)
     demand_notices.tell_holder(demand, "demand_reopened", reason=reason)

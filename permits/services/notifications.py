@@ -93,6 +93,14 @@ MESSAGES = {
         "Demand ticket %(ticket)s from %(enterprise)s was transferred three times: choose the"
         " department that handles it."
     ),
+    "demand_overdue": _l(
+        "Demand ticket %(ticket)s from %(enterprise)s (%(title)s) is overdue with your"
+        " department: please accept or answer it."
+    ),
+    "demand_overdue_twice": _l(
+        "Demand ticket %(ticket)s from %(enterprise)s (%(title)s) has waited at %(department)s"
+        " for more than twice its time limit."
+    ),
     "demand_closed_unconfirmed": _l(
         "Your demand ticket %(ticket)s (%(title)s) was closed: its answer was not confirmed in"
         " time. File a new one if the difficulty remains."
