@@ -457,6 +457,7 @@ def seed_0012(conn: Connection) -> None:
             "title": "员工无法返岗",
             "description": "小区封控，12名员工无法到岗。",
             "district": "310115",
+            "terms": ["小区", "封控", "员工", "返岗"],
             "application_id": 1,
             "status": "accepted",
             "revision": 1,

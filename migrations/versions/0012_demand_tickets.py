@@ -47,6 +47,7 @@ def upgrade():
     sa.Column('title', sa.String(length=100), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('district', sa.String(length=6), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=True),
     sa.Column('pass_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.Enum('open', 'accepted', 'answered', 'reopened', 'assigned_by_supervisor', 'closed', 'closed_unconfirmed', 'withdrawn', name='demandstate', native_enum=False, length=32), nullable=False),

@@ -98,6 +98,9 @@ class Demand(Base):
     description: Mapped[str] = mapped_column(Text)
     #: The enterprise's district: its department of the lead code handles the ticket.
     district: Mapped[str] = mapped_column(String(6), index=True)
+    #: The words of its title and description (permits.terms), for the common-problems
+    #: analysis: segmented once when filed, not again for every report.
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Optionally, the enterprise's application or pass the difficulty is about.
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     pass_id: Mapped[int | None] = mapped_column(ForeignKey("passes.id"))

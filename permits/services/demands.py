@@ -40,6 +40,7 @@ from permits.services.demand_changes import (
     require,
 )
 from permits.services.errors import ValidationFailed
+from permits.terms import terms_of
 
 
 def file_demand(
@@ -96,6 +97,7 @@ def file_demand(
         category=chosen,
         title=title,
         description=description,
+        terms=terms_of(f"{title}\n{description}"),
         district=enterprise.district,
         application_id=application_id,
         pass_id=linked_pass.id if linked_pass is not None else None,
