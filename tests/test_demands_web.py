@@ -207,6 +207,12 @@ def test_a_transfer_without_a_reason_leaves_nothing_written(app: Flask) -> None:
     assert (after.department_code, after.transfers, after.revision) == ("economy", 0, 0)
     assert events(demand.id) == before
 
+    answer = post(
+        client, f"{page}/transfer", {"department": "transport", "reason": "物流问题"}, page
+    )
+    assert answer.headers["Location"] == "/demands/queue"  # no longer ours to see
+    assert current(demand.id).department_code == "transport"
+
 
 def test_a_rating_is_required_to_confirm(app: Flask) -> None:
     owner = enterprise_user()
@@ -352,3 +358,13 @@ def test_a_handler_finds_the_queue_from_the_navigation(app: Flask) -> None:
     assert link in text(client.get("/demands/queue?category=staff_return&status=open"))
     assert link not in text(client.get("/demands/queue?category=logistics"))
     assert link not in text(client.get("/demands/queue?status=answered"))
+
+
+def test_a_city_department_filters_its_queue_by_district(app: Flask) -> None:
+    staff = make_user(Role.HANDLER, department=make_department("transport", CITY_SCOPE))
+    pudong = filed(enterprise_user(PUDONG), category="logistics")
+    xuhui = filed(enterprise_user("310104"), category="logistics")
+    client = browser(app, staff, "en")
+    page = text(client.get("/demands/queue?district=310104"))
+    assert f'href="/demands/{xuhui.id}"' in page and f'href="/demands/{pudong.id}"' not in page
+    assert f'href="/demands/{pudong.id}"' in text(client.get("/demands/queue"))

@@ -46,6 +46,8 @@ class QueueFilter:
     category: DemandCategory | None = None
     #: One state; None: every state in which the department has something to do (HELD).
     status: DemandState | None = None
+    #: The enterprise's district (a city-wide department holds tickets of every district).
+    district: str | None = None
 
 
 def encode_cursor(demand: Demand) -> str:
@@ -82,6 +84,8 @@ def department_queue(
     )
     if filters.category is not None:
         query = query.where(Demand.category == filters.category)
+    if filters.district is not None:
+        query = query.where(Demand.district == filters.district)
     start = _decode_cursor(after)
     if start is not None:
         due, ident = start

@@ -165,6 +165,8 @@ def _act(demand_id: int, action: str, call: Call, done: str) -> Response | tuple
         flash(str(exc.message), "error")
     else:
         flash(done, "success")
+        if not can_see(acting_user(), demand):  # transferred away: back to what is left
+            return redirect(url_for("demands.queue"))
     return redirect(url_for("demands.show", demand_id=demand_id))
 
 
@@ -298,6 +300,7 @@ def queue() -> str:
     filters = demand_queues.QueueFilter(
         category=_enum_arg("category", DemandCategory, set(DemandCategory)),
         status=_enum_arg("status", DemandState, set(QUEUE_STATES)),
+        district=(request.args.get("district") or "")[:6] or None,
     )
     items = demand_queues.department_queue(
         department, filters, after=(request.args.get("after") or "")[:64], limit=PAGE_SIZE + 1
@@ -311,6 +314,7 @@ def queue() -> str:
         filters=filters,
         categories=_choices(DEMAND_CATEGORY_NAMES),
         states=[SelectChoice(s.value, str(DEMAND_STATE_NAMES[s])) for s in QUEUE_STATES],
+        districts=_scopes()[2:] if department.scope == CITY_SCOPE else [],
         now=utcnow(),
     )
 
