@@ -90,6 +90,9 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(_name(labels.PURPOSE_NAMES), "purpose_name")
     app.add_template_filter(_name(labels.RESULT_NAMES), "result_name")
     app.add_template_filter(_name(REJECT_REASONS), "reject_reason_name")
+    app.add_template_filter(_name(labels.DEMAND_CATEGORY_NAMES), "demand_category_name")
+    app.add_template_filter(_name(labels.DEMAND_STATE_NAMES), "demand_state_name")
+    app.add_template_filter(_name(labels.DEMAND_ACTION_NAMES), "demand_action_name")
     # A global, not a context variable: the macros of _macros.html are imported without context.
     app.add_template_global(field_errors, "field_errors")
 

@@ -28,6 +28,7 @@ from permits.models import (
     Application,
     ApplicationBatch,
     Checkpoint,
+    Demand,
     Department,
     Enterprise,
     Kind,
@@ -42,6 +43,8 @@ from permits.services import (
     api_tokens,
     bulk_sheets,
     bulk_uploads,
+    demand_handling,
+    demands,
     enterprises,
     revocations,
     workflows,
@@ -182,6 +185,22 @@ ACCESS: dict[str, str] = {
     "POST admin.mass_revocation_confirm":    "L F F F o F",
     "POST admin.mass_revocation_cancel":     "L F F F o F",
     "GET admin.audit_log":                   "L F F F o o",
+    # demand tickets in the browser (the ticket is A's, held by the approver's department)
+    "GET demands.index":                     "L o F F F F",
+    "GET demands.new":                       "L o F F F F",
+    "POST demands.new":                      "L o F F F F",
+    "GET demands.show":                      "L o o F o o",
+    "POST demands.withdraw":                 "L o F F F F",
+    "POST demands.confirm":                  "L o F F F F",
+    "POST demands.reopen":                   "L o F F F F",
+    "GET demands.queue":                     "L F o F F F",
+    "POST demands.accept":                   "L F o F F F",
+    "POST demands.answer":                   "L F o F F F",
+    "POST demands.transfer":                 "L F o F F F",
+    "POST demands.copy":                     "L F o F F F",
+    "POST demands.note":                     "L F o F F F",
+    "GET demands.to_assign":                 "L F F F o o",
+    "POST demands.assign":                   "L F F F F o",
     # JSON API v1 (Bearer tokens)
     "GET api.openapi_json":                  "o o o o o o",
     "GET api.keys":                          "o o o o o o",
@@ -421,6 +440,45 @@ class World:
         db.session.commit()
         return key
 
+    @cached_property
+    def demand(self) -> Demand:
+        """A's staff_return ticket, open at the approver's department (Pudong economy)."""
+        self.people.approver  # noqa: B018 - the department exists before the ticket is routed
+        demand = demands.file_demand(
+            self.people.enterprise,
+            category="staff_return",
+            title="员工无法返岗",
+            description="小区封控，12名员工无法到岗。",
+            now=utcnow(),
+        )
+        db.session.commit()
+        return demand
+
+    @cached_property
+    def accepted_demand(self) -> Demand:
+        demand = self.demand
+        demand_handling.accept(self.people.approver, demand, now=utcnow())
+        db.session.commit()
+        return demand
+
+    @cached_property
+    def answered_demand(self) -> Demand:
+        demand = self.accepted_demand
+        demand_handling.answer(self.people.approver, demand, response="已协调。", now=utcnow())
+        db.session.commit()
+        return demand
+
+    @cached_property
+    def demand_to_assign(self) -> Demand:
+        """A ticket transferred three times, waiting for the supervisors."""
+        economy = self.people.approver
+        transport = make_approver("transport", self.people.district)
+        demand = self.demand
+        for actor, to in ((economy, "transport"), (transport, "economy"), (economy, "transport")):
+            demand_handling.transfer(actor, demand, department_code=to, reason="x", now=utcnow())
+            db.session.commit()
+        return demand
+
     def token_of(self, user: User | None) -> int:
         owner = self.people.enterprise if self.foreign or user is None else user
         token, _plain = api_tokens.issue_api_token(owner, "t", now=utcnow())
@@ -443,6 +501,13 @@ ON_THE_DRAFT = {
     "api.add_attachment",
     "api.submit_application",
 }
+#: The rows whose demand id names a ticket further on than the open one.
+DEMAND_IN_STATE = {
+    "demands.confirm": "answered_demand",
+    "demands.reopen": "answered_demand",
+    "demands.answer": "accepted_demand",
+    "demands.assign": "demand_to_assign",
+}
 
 
 def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
@@ -454,6 +519,8 @@ def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
     for name in rule.arguments:
         if name == "application_id":
             values[name] = (world.draft if endpoint in ON_THE_DRAFT else world.submitted).id
+        elif name == "demand_id":
+            values[name] = getattr(world, DEMAND_IN_STATE.get(endpoint, "demand")).id
         elif name == "attachment_id":
             values[name] = world.submitted.attachments[0].id
         elif name == "number":
@@ -507,6 +574,16 @@ def _plan() -> Body:
     def body(world: World, caller: User | None) -> dict[str, Any]:
         data = {"purpose": "prevention_plan", "file": (BytesIO(PDF), "plan.pdf")}
         return {"data": data, "content_type": "multipart/form-data"}
+
+    return body
+
+
+def _with_department(code: str, **fields: Any) -> Body:
+    """A form naming a department of the ticket's district, which is made first."""
+
+    def body(world: World, caller: User | None) -> dict[str, Any]:
+        make_department(code, world.people.district)
+        return {"data": dict(fields)}
 
     return body
 
@@ -616,6 +693,18 @@ BODIES: dict[str, Body] = {
     "POST admin.workflow_edit": _chain,
     "POST admin.mass_revocation_preview": _form(district=PUDONG),
     "POST admin.mass_revocation_ask": _form(district=PUDONG, reason="Forged documents."),
+    "POST demands.new": _form(
+        category="staff_return", title="员工无法返岗", description="小区封控，员工无法到岗。"
+    ),
+    "POST demands.confirm": _form(rating="5"),
+    "POST demands.reopen": _form(reason="证明不被小区认可。"),
+    "POST demands.answer": _form(response="已协调街道开具返岗证明。"),
+    "POST demands.transfer": _with_department("transport", department="transport", reason="x"),
+    "POST demands.copy": _with_department("health", copy_department="health"),
+    "POST demands.note": _form(text="先联系街道"),
+    "POST demands.assign": lambda world, caller: _form(
+        department="economy", scope=world.people.district
+    )(world, caller),
     "POST api.create_application": _json(kind="vehicle_pass", **vehicle_fields()),
     "POST api.create_batch": lambda world, caller: _json(
         applications=[{"kind": "vehicle_pass", **vehicle_fields()}]
@@ -732,7 +821,15 @@ def test_each_caller_gets_what_the_table_says(app: Flask, row: str) -> None:
 
 XUHUI = "310104"
 #: The parameters that name one object of one owner.
-OBJECT_IDS = {"application_id", "attachment_id", "number", "token_id", "key", "batch_id"}
+OBJECT_IDS = {
+    "application_id",
+    "attachment_id",
+    "number",
+    "token_id",
+    "key",
+    "batch_id",
+    "demand_id",
+}
 
 
 def rows_naming_objects(app: Flask) -> list[str]:

@@ -17,7 +17,7 @@ import permits.login
 from permits import create_app, devices
 from permits.extensions import db
 from permits.models import Application, Base, Role, utcnow
-from permits.services import verification
+from permits.services import demands, verification
 from permits.views.passes import share_link
 from tests.api_helpers import Api
 from tests.conftest import IsolatedClient, csrf_token, login, project_root, test_config
@@ -299,6 +299,9 @@ def test_no_get_request_of_any_role_changes_the_database(app: Flask) -> None:
         "department_id": department.id,
         "mass_id": 1,
         "batch_id": 1,
+        "demand_id": demands.file_demand(
+            owner, category="staff_return", title="员工无法返岗", description="封控", now=utcnow()
+        ).id,
         "enterprise_id": owner.enterprise_id,
         "user_id": owner.id,
         "fmt": "csv",
