@@ -187,6 +187,10 @@ def test_wrong_fields_are_named_in_chinese(app: Flask) -> None:
         "description": "最多 2000 个字符。",
         "application_id": "您的申请中没有这个编号。",
     }
+    beyond = enterprise.post(
+        "/demands", {"category": "other", "title": "t", "description": "d", "application_id": 2**31}
+    )
+    assert beyond.get_json()["fields"] == {"application_id": "您的申请中没有这个编号。"}
     ticket = f"/demands/{file(enterprise)['id']}"
     staff = Api(app.test_client(), officer())
     staff.post(ticket + "/accept")
