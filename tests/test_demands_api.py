@@ -12,7 +12,7 @@ from permits.models.demands import TITLE_MAX
 from permits.services import demand_handling
 from permits.views.api.openapi import SPEC
 from tests.api_helpers import Api
-from tests.factories import make_department, make_enterprise, make_user
+from tests.factories import make_department, make_enterprise, make_pass, make_user
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -254,3 +254,34 @@ def test_the_list_shows_each_caller_its_own_newest_first_a_page_at_a_time(app: F
         assert enterprise.get(f"/demands?{query}").status_code == 400, query
     checkpoint = Api(app.test_client(), make_user(Role.CHECKPOINT))
     assert checkpoint.get("/demands").status_code == 403
+
+
+def test_a_ticket_names_the_enterprises_application_or_pass_it_is_about(app: Flask) -> None:
+    owner = enterprise_user()
+    issued = make_pass(owner)
+    enterprise = Api(app.test_client(), owner)
+    filed = file(enterprise, application_id=issued.application_id, pass_number=issued.number)
+    assert (filed["application_id"], filed["pass_number"]) == (issued.application_id, issued.number)
+    listed = enterprise.get("/demands").get_json()["items"][0]
+    assert listed["pass_number"] == issued.number
+    stranger = Api(app.test_client(), enterprise_user())
+    refused = stranger.post(
+        "/demands",
+        {"category": "other", "title": "t", "description": "d", "pass_number": issued.number},
+    )
+    assert set(refused.get_json()["fields"]) == {"pass_number"}
+
+
+def test_a_body_beyond_the_json_limit_or_not_an_object_is_refused_not_a_server_error(
+    app: Flask,
+) -> None:
+    enterprise = Api(app.test_client(), enterprise_user())
+    huge = "x" * (app.config["MAX_JSON_LENGTH"] + 1)
+    too_large = enterprise.post(
+        "/demands", {"category": "other", "title": "t", "description": huge}
+    )
+    assert too_large.status_code == 413 and too_large.is_json
+    for body in ([], "text", 3, None):
+        assert enterprise.post("/demands", body).status_code == 422
+    wrong_types = enterprise.post("/demands", {"category": 1, "title": [], "description": {}})
+    assert set(wrong_types.get_json()["fields"]) == {"category", "title", "description"}
