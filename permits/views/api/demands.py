@@ -14,7 +14,7 @@ from permits.database import MAX_ROW_ID
 from permits.demand_workflow import DemandState
 from permits.errors import json_error
 from permits.extensions import db
-from permits.models import Demand, DemandCategory, Role, utcnow
+from permits.models import Demand, DemandCategory, DemandEvent, Role, utcnow
 from permits.permissions import acting_user, roles_required
 from permits.schemas import demands as schemas
 from permits.schemas.common import Request
@@ -73,7 +73,7 @@ def _summary(demand: Demand, pass_numbers: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _event(event: Any) -> dict[str, Any]:
+def _event(event: DemandEvent) -> dict[str, Any]:
     actor = event.actor
     department = event.department
     return {
