@@ -225,6 +225,18 @@ ACCESS: dict[str, str] = {
     "POST api.verify":                       "L F F o o F",
     "POST api.upload_scans":                 "L F F o o F",
     "GET api.stats":                         "L F F F o o",
+    # demand tickets over the API: A's staff_return ticket, held by Pudong's economy
+    "POST api.create_demand":                "L o F F F F",
+    "GET api.list_demands":                  "L o o F o o",
+    "GET api.get_demand":                    "L o o N o o",
+    "POST api.accept_demand":                "L F o F F F",
+    "POST api.answer_demand":                "L F o F F F",
+    "POST api.transfer_demand":              "L F o F F F",
+    "POST api.copy_demand":                  "L F o F F F",
+    "POST api.note_demand":                  "L F o F F F",
+    "POST api.confirm_demand":               "L o F F F F",
+    "POST api.reopen_demand":                "L o F F F F",
+    "POST api.withdraw_demand":              "L o F F F F",
 }
 # fmt: on
 
@@ -442,8 +454,11 @@ class World:
 
     @cached_property
     def demand(self) -> Demand:
-        """A's staff_return ticket, open at the approver's department (Pudong economy)."""
-        self.people.approver  # noqa: B018 - the department exists before the ticket is routed
+        """A's staff_return ticket, held by the approver's department (the district's economy);
+        the district's transport and health exist to transfer or copy it to."""
+        self.people.approver  # noqa: B018 - the department exists before the ticket is filed
+        for code in ("transport", "health"):
+            make_department(code, self.people.district)
         demand = demands.file_demand(
             self.people.enterprise,
             category="staff_return",
@@ -479,6 +494,17 @@ class World:
             db.session.commit()
         return demand
 
+    def demand_for(self, endpoint: str) -> Demand:
+        """The ticket, first brought to the state the row's action needs (DEMAND_STATES)."""
+        demand, wanted = self.demand, DEMAND_STATES.get(endpoint, ())
+        officer = self.people.approver
+        if "accept" in wanted and demand.accepted_at is None:
+            demand_handling.accept(officer, demand, now=utcnow())
+        if "answer" in wanted and demand.answered_at is None:
+            demand_handling.answer(officer, demand, response="已协调街道。", now=utcnow())
+        db.session.commit()
+        return demand
+
     def token_of(self, user: User | None) -> int:
         owner = self.people.enterprise if self.foreign or user is None else user
         token, _plain = api_tokens.issue_api_token(owner, "t", now=utcnow())
@@ -510,6 +536,14 @@ DEMAND_IN_STATE = {
 }
 
 
+#: What a demand row's ticket has been through first; every other row names an open ticket.
+DEMAND_STATES = {
+    "api.answer_demand": ("accept",),
+    "api.confirm_demand": ("accept", "answer"),
+    "api.reopen_demand": ("accept", "answer"),
+}
+
+
 def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
     """The row's URL with the world's ids in it."""
     rule = next(r for r in current_app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -519,6 +553,8 @@ def url_for_row(endpoint: str, world: World, caller: User | None) -> str:
     for name in rule.arguments:
         if name == "application_id":
             values[name] = (world.draft if endpoint in ON_THE_DRAFT else world.submitted).id
+        elif name == "demand_id" and endpoint.startswith("api."):
+            values[name] = world.demand_for(endpoint).id
         elif name == "demand_id":
             values[name] = getattr(world, DEMAND_IN_STATE.get(endpoint, "demand")).id
         elif name == "attachment_id":
@@ -719,6 +755,15 @@ BODIES: dict[str, Body] = {
     "POST api.revoke_pass": _json(reason="The truck was sold."),
     "POST api.verify": _verify,
     "POST api.upload_scans": _json(scans=[]),
+    "POST api.create_demand": _json(
+        category="logistics", title="货车无法进园区", description="园区封闭，货车无法进出。"
+    ),
+    "POST api.answer_demand": _json(response="已协调街道开具返岗证明。"),
+    "POST api.transfer_demand": _json(department="transport", reason="属物流问题"),
+    "POST api.copy_demand": _json(department="health"),
+    "POST api.note_demand": _json(text="已联系街道"),
+    "POST api.confirm_demand": _json(rating=5),
+    "POST api.reopen_demand": _json(reason="证明不被小区认可。"),
 }
 
 

@@ -29,7 +29,8 @@ from schemathesis.checks import (
 from permits import create_app
 from permits.database import RowIdConverter
 from permits.extensions import db
-from permits.models import ApiToken, Role
+from permits.models import ApiToken, Demand, Role, User, utcnow
+from permits.services import demand_handling, demands
 from tests.api_helpers import token_for
 from tests.conftest import test_config
 from tests.factories import (
@@ -57,6 +58,7 @@ class World:
     pass_numbers: list[str]
     token_ids: list[int]
     attachment_owner: int
+    demand_ids: list[int]
 
     def revive_tokens(self) -> None:
         """The fuzzer may revoke the tokens it calls with (DELETE /tokens/{id}); undo that."""
@@ -82,6 +84,10 @@ def world(app: Flask) -> World:
         Role.SUPERVISOR: make_user(Role.SUPERVISOR),
     }
     tokens = {role: token_for(user) for role, user in users.items()}
+    tickets = [file_demand(owner) for _ in range(3)]  # held by the approver's department
+    demand_handling.accept(step_approver, tickets[1], now=utcnow())
+    demand_handling.accept(step_approver, tickets[2], now=utcnow())
+    demand_handling.answer(step_approver, tickets[2], response="已处理", now=utcnow())
     world = World(
         tokens=tokens,
         application_ids=[draft.id, in_review.id, issued.application_id],
@@ -89,9 +95,16 @@ def world(app: Flask) -> World:
         pass_numbers=[issued.number],
         token_ids=list(db.session.scalars(sa.select(ApiToken.id))),
         attachment_owner=in_review.id,
+        demand_ids=[ticket.id for ticket in tickets],
     )
     db.session.commit()
     return world
+
+
+def file_demand(owner: User) -> Demand:
+    return demands.file_demand(
+        owner, category="staff_return", title="员工无法返岗", description="封控", now=utcnow()
+    )
 
 
 def isolated(app: Flask) -> Callable[..., Iterable[bytes]]:
@@ -128,6 +141,7 @@ def aim(case: Any, world: World) -> None:
         "attachment_id": world.attachment_ids,
         "number": world.pass_numbers,
         "token_id": world.token_ids,
+        "demand_id": world.demand_ids,
     }
     for name, value in (case.path_parameters or {}).items():
         seeded = targets.get(name)

@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from permits.database import MAX_ROW_ID
 from permits.demand_workflow import DemandAction, DemandNote, next_state
 from permits.extensions import db
 from permits.models import (
@@ -68,9 +69,9 @@ def file_demand(
     title = checked_text(problems, "title", title, TITLE_MAX, required=True)
     description = checked_text(problems, "description", description, DESCRIPTION_MAX, required=True)
     linked_pass = None
-    if (
-        application_id is not None
-        and db.session.scalar(
+    if application_id is not None and (
+        not 0 <= application_id <= MAX_ROW_ID  # no row has it; PostgreSQL refuses to compare
+        or db.session.scalar(
             select(Application.id).where(
                 Application.id == application_id, Application.enterprise_id == enterprise.id
             )

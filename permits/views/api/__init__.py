@@ -27,6 +27,7 @@ from permits.views.api import (  # noqa: E402,F401 - registers the routes
     applications,
     batches,
     decisions,
+    demands,
     openapi,
     passes,
     stats,

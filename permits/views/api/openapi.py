@@ -12,12 +12,13 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from permits.permissions import public
-from permits.schemas import accounts, batches, decisions, passes, stats, verify
+from permits.schemas import accounts, batches, decisions, demands, passes, stats, verify
 from permits.schemas import application_fields as fields
 from permits.schemas import applications as apps
 from permits.schemas.common import Error, PassNumber, RowId
 from permits.schemas.document import PREFIX, Components
 from permits.views.api import bp
+from permits.views.api.demand_operations import DEMAND_OPERATIONS
 from permits.views.api.operations import OPERATIONS
 
 #: The bodies with a name of their own in the document, referred to as components.
@@ -52,6 +53,10 @@ COMPONENTS = Components(
         "BatchItemResult": batches.BatchItemResult,
         "Token": accounts.Token,
         "Me": accounts.Me,
+        "Demand": demands.Demand,
+        "DemandSummary": demands.DemandSummary,
+        "DemandEvent": demands.DemandEvent,
+        "DemandPage": demands.DemandPage,
     }
 )
 
@@ -116,7 +121,7 @@ def _operation(spec: dict[str, Any]) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, spec in OPERATIONS:
+    for path, method, spec in [*OPERATIONS, *DEMAND_OPERATIONS]:
         paths.setdefault(path, {})[method] = _operation(spec)
     return {
         "openapi": "3.1.0",
