@@ -148,7 +148,9 @@ def test_the_whole_journey_file_accept_answer_reopen_answer_confirm(app: Flask) 
     demands.confirm(user, demand, rating=4, comment="谢谢", now=MONDAY + timedelta(days=3))
     db.session.commit()
     assert (demand.status, demand.rating) == (DemandState.CLOSED, 4)
-    assert demand.department_code is None and demand.closed_at is not None
+    assert (demand.department_code, demand.scope) == ("economy", "310115")  # it handled it
+    assert demand.due_at is None and demand.closed_at is not None
+    assert can_see(district, demand)  # the department still reads the ticket it handled
     assert history(demand) == ["file", "accept", "answer", "reopen", "copy", "answer", "confirm"]
 
 

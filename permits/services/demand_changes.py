@@ -185,14 +185,11 @@ def checked_text(
     return value
 
 
-#: The columns of a ticket no department holds any more.
-LET_GO: dict[str, Any] = {
-    "department_code": None,
-    "scope": None,
-    "due_at": None,
-    "due_from": None,
-    "escalation_level": 0,
-}
+#: The columns of a ticket whose clock stops (it is closed or withdrawn). The department that
+#: held it keeps it: it still reads the ticket it handled, and the figures count it there.
+STOP_CLOCK: dict[str, Any] = {"due_at": None, "due_from": None, "escalation_level": 0}
+#: The columns of a ticket no department holds any more (it waits for the supervisors).
+LET_GO: dict[str, Any] = {"department_code": None, "scope": None, **STOP_CLOCK}
 
 
 def holder_of(demand: Demand) -> Holder | None:

@@ -29,6 +29,7 @@ from permits.services.demand_changes import (
     INVALID,
     LET_GO,
     MOVED,
+    STOP_CLOCK,
     accept_due,
     add_copy,
     answer_due,
@@ -219,7 +220,7 @@ def close_unconfirmed(*, now: datetime, limit: int = 1000) -> int:
     for demand in due:
         try:
             with on_its_own():
-                move(demand, DemandAction.EXPIRE, now=now, values=LET_GO | {"closed_at": now})
+                move(demand, DemandAction.EXPIRE, now=now, values=STOP_CLOCK | {"closed_at": now})
                 record(demand, DemandAction.EXPIRE, None, now=now)
         except Conflict as moved:
             answered_alone(moved)  # confirmed or reopened meanwhile: nothing to close

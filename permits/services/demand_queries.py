@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from permits.demand_workflow import DemandNote, DemandState
 from permits.extensions import db
 from permits.models import Demand, DemandCategory, DemandCopy, DemandEvent, Pass, Role, User
-from permits.services.demand_changes import HANDLING_ROLES
+from permits.services.demand_changes import HANDLING_ROLES, holds, is_copied
 
 
 def visible_demands(
@@ -46,16 +46,23 @@ def visible_demands(
     return list(db.session.scalars(query.order_by(Demand.id.desc()).limit(limit)))
 
 
-def history(demand: Demand, *, with_notes: bool) -> list[DemandEvent]:
+def sees_notes(user: User, demand: Demand) -> bool:
+    """Working notes are for the departments on the ticket and the supervisors and admins."""
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return user.is_active
+    return holds(user, demand) or is_copied(user, demand)
+
+
+def history_for(user: User, demand: Demand) -> list[DemandEvent]:
     """The ticket's events, oldest first, with their actors and departments in the same query;
-    the departments' working notes only when `with_notes` (never for the enterprise)."""
+    the departments' working notes only for those who see them (never the enterprise)."""
     query = (
         select(DemandEvent)
         .where(DemandEvent.demand_id == demand.id)
         .options(joinedload(DemandEvent.actor), joinedload(DemandEvent.department))
         .order_by(DemandEvent.id)
     )
-    if not with_notes:
+    if not sees_notes(user, demand):
         query = query.where(DemandEvent.action != DemandNote.NOTE.value)
     return list(db.session.scalars(query))
 

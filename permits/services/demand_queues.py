@@ -11,18 +11,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
-from permits.demand_workflow import FINAL, HELD, DemandNote, DemandState
+from permits.demand_workflow import FINAL, HELD, DemandState
 from permits.extensions import db
 from permits.models import (
     Demand,
     DemandCategory,
     DemandCopy,
-    DemandEvent,
     Department,
-    Role,
-    User,
 )
-from permits.services.demand_changes import holds, is_copied
 
 
 def enterprise_demands(
@@ -117,23 +113,3 @@ def waiting_for_supervisors(*, after_id: int | None = None, limit: int = 25) -> 
     if after_id is not None:
         query = query.where(Demand.id > after_id)
     return list(db.session.scalars(query.order_by(Demand.id).limit(limit)))
-
-
-def sees_notes(user: User, demand: Demand) -> bool:
-    """Working notes are for the departments on the ticket and the supervisors and admins."""
-    if user.role in (Role.SUPERVISOR, Role.ADMIN):
-        return user.is_active
-    return holds(user, demand) or is_copied(user, demand)
-
-
-def history_for(user: User, demand: Demand) -> list[DemandEvent]:
-    """The ticket's history, oldest first, without the working notes for the enterprise."""
-    query = (
-        select(DemandEvent)
-        .options(joinedload(DemandEvent.actor), joinedload(DemandEvent.department))
-        .where(DemandEvent.demand_id == demand.id)
-        .order_by(DemandEvent.id)
-    )
-    if not sees_notes(user, demand):
-        query = query.where(DemandEvent.action != DemandNote.NOTE.value)
-    return list(db.session.scalars(query))

@@ -27,7 +27,7 @@ from permits.models.demands import DESCRIPTION_MAX, REASON_MAX, TITLE_MAX
 from permits.services import demand_notices, demand_routing
 from permits.services.demand_changes import (
     INVALID,
-    LET_GO,
+    STOP_CLOCK,
     accept_due,
     add_copy,
     answer_due,
@@ -125,7 +125,7 @@ def withdraw(actor: User, demand: Demand, *, now: datetime) -> Demand:
     """The enterprise takes back a ticket its department has not accepted yet."""
     require(owns(actor, demand), _l("Only the enterprise that filed it may withdraw it."))
     holder = holder_of(demand)
-    move(demand, DemandAction.WITHDRAW, now=now, values=LET_GO | {"closed_at": now})
+    move(demand, DemandAction.WITHDRAW, now=now, values=STOP_CLOCK | {"closed_at": now})
     record(demand, DemandAction.WITHDRAW, actor, now=now)
     demand_notices.tell_department(demand, holder, "demand_withdrawn")
     return demand
@@ -150,7 +150,7 @@ def confirm(
         demand,
         DemandAction.CONFIRM,
         now=now,
-        values=LET_GO | {"closed_at": now, "rating": stars},
+        values=STOP_CLOCK | {"closed_at": now, "rating": stars},
     )
     record(demand, DemandAction.CONFIRM, actor, now=now, text=comment, details={"rating": stars})
     demand_notices.tell_department(demand, holder, "demand_confirmed")

@@ -33,7 +33,13 @@ from permits.inputs import int_arg
 from permits.labels import DEMAND_CATEGORY_NAMES, DEMAND_STATE_NAMES, DEPARTMENT_NAMES, KIND_NAMES
 from permits.models import CITY_SCOPE, DEPARTMENT_CODES, Demand, DemandCategory, Role, User, utcnow
 from permits.permissions import acting_user, roles_required
-from permits.services import application_queries, demand_handling, demand_queues, demands
+from permits.services import (
+    application_queries,
+    demand_handling,
+    demand_queries,
+    demand_queues,
+    demands,
+)
 from permits.services.demand_changes import can_see, holds, is_copied, owns
 from permits.services.errors import DomainError, ValidationFailed
 
@@ -128,7 +134,7 @@ def render_demand(
     return render_template(
         "demands/show.html",
         demand=demand,
-        history=demand_queues.history_for(me, demand),
+        history=demand_queries.history_for(me, demand),
         forms=forms,
         is_owner=owns(me, demand),
         now=utcnow(),

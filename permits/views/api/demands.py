@@ -91,7 +91,7 @@ def _event(event: DemandEvent) -> dict[str, Any]:
 def demand_json(demand: Demand) -> dict[str, Any]:
     """The whole ticket with its history; the departments' notes only for officials."""
     me = acting_user()
-    events = demand_queries.history(demand, with_notes=me.role is not Role.ENTERPRISE)
+    events = demand_queries.history_for(me, demand)
     values = _summary(demand, demand_queries.pass_numbers([demand]))
     values["history"] = [_event(e) for e in events]
     return schemas.Demand.model_validate(values).as_json()
