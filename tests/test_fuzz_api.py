@@ -214,11 +214,13 @@ def test_a_request_the_document_accepts_is_never_refused_as_malformed(
     wsgi = isolated(app)
     with app.test_request_context():
         checks = [not_a_server_error, accepted_or_documented_400(str(MESSAGES["control"]))]
-    for token in world.tokens.values():
+    for token in world.tokens.values():  # until a role the operation is for
         headers = {"Authorization": f"Bearer {token}"}
-        case.call_and_validate(headers=headers, checks=checks, app=wsgi)
+        response = case.call_and_validate(headers=headers, checks=checks, app=wsgi)
         if case.method == "DELETE":
             world.revive_tokens()
+        if response.status_code != 403:
+            break
 
 
 def refused_alone_or_whole(ctx: Any, response: Any, case: Any) -> bool | None:
@@ -254,11 +256,13 @@ def test_a_request_the_document_refuses_is_refused(case: Any, world: World, app:
         # The refused part may be the Authorization header itself: send it, not a real token.
         case.call_and_validate(checks=checks, app=wsgi)
         return
-    for token in world.tokens.values():
+    for token in world.tokens.values():  # until a role the operation is for
         headers = {"Authorization": f"Bearer {token}"}
-        case.call_and_validate(headers=headers, checks=checks, app=wsgi)
+        response = case.call_and_validate(headers=headers, checks=checks, app=wsgi)
         if case.method == "DELETE":
             world.revive_tokens()
+        if response.status_code != 403:
+            break
 
 
 # --- defects the fuzzer found, pinned ----------------------------------------------------
