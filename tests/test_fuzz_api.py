@@ -337,3 +337,41 @@ def test_an_approver_queue_cursor_naming_an_id_beyond_any_row_is_refused(
     headers = {"Authorization": f"Bearer {world.tokens[Role.APPROVER]}"}
     response = client.get(f"/api/v1/applications?step=mine&cursor={cursor}", headers=headers)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "field"),
+    [
+        (Role.APPROVER, "GET", "/api/v1/applications?step=null", None, "step"),
+        (Role.APPROVER, "POST", "/api/v1/applications/decisions", {"ids": [0]}, "decision"),
+        (
+            Role.APPROVER,
+            "POST",
+            "/api/v1/applications/decisions",
+            {"ids": [0], "decision": "approve", "reason_code": "because"},
+            "reason_code",
+        ),
+        (
+            Role.APPROVER,
+            "POST",
+            "/api/v1/applications/{app}/decisions",
+            {"decision": "return", "comment": 5},
+            "comment",
+        ),
+    ],
+)
+def test_a_request_the_document_refuses_is_refused_with_the_field_named(
+    client: Any, world: World, role: Role, method: str, path: str, body: Any, field: str
+) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens[role]}"}
+    url = path.format(app=world.attachment_owner)
+    response = client.open(url, method=method, json=body, headers=headers)
+    assert response.status_code == (400 if method == "GET" else 422)
+    assert set(response.get_json()["fields"]) == {field}
+
+
+def test_an_offline_scan_whose_result_is_not_text_is_refused(client: Any, world: World) -> None:
+    scan = {"id": "a", "number": "", "result": {}, "scanned_at": "2026-01-01T00:00:00Z"}
+    headers = {"Authorization": f"Bearer {world.tokens[Role.CHECKPOINT]}"}
+    response = client.post("/api/v1/scans", json={"scans": [scan]}, headers=headers)
+    assert response.status_code == 422
