@@ -21,16 +21,21 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation import GenerationMode
 
 from permits import create_app
 from permits.database import RowIdConverter
 from permits.extensions import db
 from permits.models import ApiToken, Demand, Role, User, utcnow
 from permits.services import demand_handling, demands
+from permits.services.text import MESSAGES
 from tests.api_helpers import token_for
 from tests.conftest import test_config
 from tests.factories import (
@@ -171,6 +176,109 @@ def test_every_role_gets_a_documented_answer(case: Any, world: World, app: Flask
     case.call_and_validate(checks=CHECKS, app=wsgi)  # anonymous
 
 
+def request_side(mode: GenerationMode) -> Any:
+    """The document again, generating only requests that it accepts (positive) or only ones
+    it refuses (negative)."""
+    document = schemathesis.openapi.from_dict(published_document())
+    document.config.generation.update(modes=[mode])
+    return document
+
+
+accepted = request_side(GenerationMode.POSITIVE)
+refused = request_side(GenerationMode.NEGATIVE)
+# A request of the documented shape may still break a rule the document cannot state (a
+# plate's check, a date after another, a state that moved on): 422 or 409, never "malformed".
+accepted.config.checks.positive_data_acceptance.expected_statuses = [
+    "2xx", "401", "403", "404", "409", "413", "422", "429",
+]  # fmt: skip
+
+
+def accepted_or_documented_400(control: str) -> Callable[[Any, Any, Any], bool | None]:
+    """positive_data_acceptance, but for two 400s every answer of which the document lists and
+    no JSON Schema can state: a control character anywhere (the 400 of every operation,
+    permits/inputs.py; the document's strings and the extra properties it allows may hold
+    one), and a list cursor of the right alphabet that the list never issued (it is opaque)."""
+
+    def check(ctx: Any, response: Any, case: Any) -> bool | None:
+        if response.status_code == 400 and case.method == case.operation.method.upper():
+            body = response.json()
+            stale_cursor = case.operation.label == "GET /applications" and body["message"] == (
+                "cursor is not valid."
+            )
+            if body["message"] == control or stale_cursor:
+                return None
+        result: bool | None = positive_data_acceptance(ctx, response, case)
+        return result
+
+    return check
+
+
+@accepted.parametrize()
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_a_request_the_document_accepts_is_never_refused_as_malformed(
+    case: Any, world: World, app: Flask
+) -> None:
+    aim(case, world)
+    wsgi = isolated(app)
+    with app.test_request_context():
+        checks = [not_a_server_error, accepted_or_documented_400(str(MESSAGES["control"]))]
+    for token in world.tokens.values():  # until a role the operation is for
+        headers = {"Authorization": f"Bearer {token}"}
+        response = case.call_and_validate(headers=headers, checks=checks, app=wsgi)
+        if case.method == "DELETE":
+            world.revive_tokens()
+        if response.status_code != 403:
+            break
+
+
+def refused_alone_or_whole(ctx: Any, response: Any, case: Any) -> bool | None:
+    """negative_data_rejection, but POST /applications/batch answers each item on its own (a
+    200 whose results refuse the bad items, as tests/test_batch_api.py pins): an item the
+    document refuses counts as refused when its result is an error."""
+    batch = case.operation.label == "POST /applications/batch" and case.method == "POST"
+    if (
+        batch
+        and response.status_code == 200
+        and any("error" in result for result in response.json()["results"])
+    ):
+        return None
+    result: bool | None = negative_data_rejection(ctx, response, case)
+    return result
+
+
+@refused.parametrize()
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_a_request_the_document_refuses_is_refused(case: Any, world: World, app: Flask) -> None:
+    negated = {where for where, part in case.meta.components.items() if part.mode.is_negative}
+    if ParameterLocation.PATH not in negated:
+        aim(case, world)  # a seeded id in place of a refused one would make the request valid
+    wsgi = isolated(app)
+    checks = [not_a_server_error, refused_alone_or_whole]
+    if ParameterLocation.HEADER in negated:
+        # The refused part may be the Authorization header itself: send it, not a real token.
+        case.call_and_validate(checks=checks, app=wsgi)
+        return
+    for token in world.tokens.values():  # until a role the operation is for
+        headers = {"Authorization": f"Bearer {token}"}
+        response = case.call_and_validate(headers=headers, checks=checks, app=wsgi)
+        if case.method == "DELETE":
+            world.revive_tokens()
+        if response.status_code != 403:
+            break
+
+
 # --- defects the fuzzer found, pinned ----------------------------------------------------
 
 
@@ -243,3 +351,41 @@ def test_an_approver_queue_cursor_naming_an_id_beyond_any_row_is_refused(
     headers = {"Authorization": f"Bearer {world.tokens[Role.APPROVER]}"}
     response = client.get(f"/api/v1/applications?step=mine&cursor={cursor}", headers=headers)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "field"),
+    [
+        (Role.APPROVER, "GET", "/api/v1/applications?step=null", None, "step"),
+        (Role.APPROVER, "POST", "/api/v1/applications/decisions", {"ids": [0]}, "decision"),
+        (
+            Role.APPROVER,
+            "POST",
+            "/api/v1/applications/decisions",
+            {"ids": [0], "decision": "approve", "reason_code": "because"},
+            "reason_code",
+        ),
+        (
+            Role.APPROVER,
+            "POST",
+            "/api/v1/applications/{app}/decisions",
+            {"decision": "return", "comment": 5},
+            "comment",
+        ),
+    ],
+)
+def test_a_request_the_document_refuses_is_refused_with_the_field_named(
+    client: Any, world: World, role: Role, method: str, path: str, body: Any, field: str
+) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens[role]}"}
+    url = path.format(app=world.attachment_owner)
+    response = client.open(url, method=method, json=body, headers=headers)
+    assert response.status_code == (400 if method == "GET" else 422)
+    assert set(response.get_json()["fields"]) == {field}
+
+
+def test_an_offline_scan_whose_result_is_not_text_is_refused(client: Any, world: World) -> None:
+    scan = {"id": "a", "number": "", "result": {}, "scanned_at": "2026-01-01T00:00:00Z"}
+    headers = {"Authorization": f"Bearer {world.tokens[Role.CHECKPOINT]}"}
+    response = client.post("/api/v1/scans", json={"scans": [scan]}, headers=headers)
+    assert response.status_code == 422

@@ -103,6 +103,7 @@ def decide_many(
     """
     outcomes = []
     ids = check_bulk_ids(ids)
+    reviews.check_choice(action, comment, reason_code)  # refused for all, even if none is seen
     if action == Action.APPROVE:
         # A last approval checks its plate and drivers: all of them held at once, in order,
         # before the first decision (see `conflict_locks.hold`).

@@ -8,7 +8,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, select, tuple_
 
 from permits import validators
 from permits.database import MAX_ROW_ID
@@ -85,11 +85,20 @@ def awaiting(approver: User, department: Department) -> ColumnElement[bool]:
     """What the approver may decide now: at their department's step, and not an application
     they signed another step of (separation of duties), so the queue lists only what they can
     act on. A NOT EXISTS on the decisions, like the guard of every decision's move."""
-    signed_another_step = exists().where(
-        Decision.application_id == Application.id,
-        Decision.actor_id == approver.id,
-        Decision.action.in_(DECISIONS),
-        Decision.step != Application.current_step,
+    signed_another_step = (
+        select(Decision.id)
+        .where(
+            Decision.application_id == Application.id,
+            Decision.actor_id == approver.id,
+            Decision.action.in_(DECISIONS),
+            Decision.step != Application.current_step,
+        )
+        # OFFSET 0 keeps this a check per listed row (an index probe by application). Without
+        # it, PostgreSQL's generic plan of the statement (psycopg prepares what runs often)
+        # joined every decision the approver ever made: 73,744 for the city's transport
+        # officer at bench_scale's size, 190 ms for the queue's first page instead of 25.
+        .offset(0)
+        .exists()
     )
     return and_(
         Application.current_department_code == department.code,

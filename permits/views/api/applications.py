@@ -60,6 +60,27 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
+def decision_fields(body: dict[str, Any]) -> tuple[str, str, str | None]:
+    """A decision body's decision, comment and reason code, refused (422) where the document
+    refuses them: a value that is not text is not read as its text, and a reason code is one
+    of the listed ones (or null) whatever the decision."""
+    decision, comment, reason = (
+        body.get("decision"),
+        body.get("comment", ""),
+        body.get("reason_code"),
+    )
+    problems: dict[str, str] = {}
+    if not isinstance(decision, str):
+        problems["decision"] = str(_l("Choose approve, return or reject."))
+    if not isinstance(comment, str):
+        problems["comment"] = str(_l("This value is not valid."))
+    if reason is not None and (not isinstance(reason, str) or reason not in reviews.REJECT_REASONS):
+        problems["reason_code"] = str(_l("Choose one of the listed reasons."))
+    if problems:
+        raise ValidationFailed(_l("Some fields need your attention."), problems)
+    return str(decision), str(comment), reason
+
+
 #: The answer's fields computed here, not read from the application's same-named attribute
 #: (`attachments` is read by application_queries, never by a lazy load).
 COMPUTED = frozenset({"step", "pass_", "renewal_of", "resume_date", "attachments", "history"})
@@ -241,14 +262,9 @@ def get_application(application_id: int) -> Response:
 @roles_required(Role.APPROVER)
 def decide_application(application_id: int) -> Response:
     application = _load(application_id, loader=application_queries.for_decision)
-    body = _json_body()
+    action, comment, reason_code = decision_fields(_json_body())
     decision = reviews.decide(
-        acting_user(),
-        application,
-        str(body.get("decision") or ""),
-        comment=str(body.get("comment") or ""),
-        reason_code=body.get("reason_code") or None,
-        now=utcnow(),
+        acting_user(), application, action, comment=comment, reason_code=reason_code, now=utcnow()
     )
     response = jsonify(
         decision=decision_schemas.Decision.model_validate(decision).as_json(),
@@ -275,7 +291,11 @@ def list_applications() -> Response:
     if order not in ("newest", "oldest"):
         return json_error(400, "order is newest or oldest.")
     cursor = request.args.get("cursor")
-    if request.args.get("step") == "mine":
+    step = request.args.get("step")
+    if step and step != "mine":
+        message = str(_l("step is mine (the approver's queue) or left out."))
+        return json_error(400, message, {"step": message})
+    if step == "mine":
         if me.role is not Role.APPROVER:
             return json_error(403, "step=mine is the queue of an approver.")
         if cursor and review_queue.decode_cursor(cursor) is None:

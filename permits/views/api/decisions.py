@@ -14,7 +14,7 @@ from permits.schemas import decisions as schemas
 from permits.services import batch_review
 from permits.services.errors import ValidationFailed
 from permits.views.api import bp
-from permits.views.api.applications import _json_body, application_json
+from permits.views.api.applications import _json_body, application_json, decision_fields
 
 
 def _ids(body: dict[str, Any]) -> list[int]:
@@ -52,17 +52,12 @@ def decide_applications() -> Response:
     """One decision for up to MAX_BULK applications; a refusal is reported for its id alone."""
     body = _json_body()
     ids = _ids(body)
+    action, comment, reason_code = decision_fields(body)
     me = acting_user()
     found = batch_review.load_applications(ids)
     visible = {i: a for i, a in found.items() if can_view_application(me, a)}
     outcomes = batch_review.decide_many(
-        me,
-        ids,
-        visible,
-        str(body.get("decision") or ""),
-        comment=str(body.get("comment") or ""),
-        reason_code=str(body.get("reason_code") or "") or None,
-        now=utcnow(),
+        me, ids, visible, action, comment=comment, reason_code=reason_code, now=utcnow()
     )
     results = [_result(o, visible.get(o.application_id)) for o in outcomes]
     decided = sum(1 for o in outcomes if o.is_decided)

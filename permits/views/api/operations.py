@@ -74,10 +74,16 @@ LIST_PARAMETERS = [
         "step", {"type": "string", "enum": ["mine"]}, description="`mine`: the approver's queue"
     ),
     _query("order", {"type": "string", "enum": ["newest", "oldest"], "default": "newest"}),
-    _query("cursor", str, description="The `next_cursor` of the previous page (opaque)"),
+    # Opaque, but always URL-safe base64 (an id's digits are of that alphabet too).
+    _query(
+        "cursor",
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+        description="The `next_cursor` of the previous page (opaque); any other is refused (400)",
+    ),
+    # Any whole number is taken (and clamped), so the schema has no bounds that would refuse it.
     _query(
         "limit",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 20},
+        {"type": "integer", "default": 20},
         description=f"Page size; values outside 1..{MAX_PAGE} are clamped",
     ),
 ]
@@ -158,7 +164,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
         parameters=LIST_PARAMETERS,
         ok={200: ("ApplicationPage", "A page of applications")},
         errors={
-            400: "status, kind, limit, order or cursor is not valid",
+            400: "status, kind, step, limit, order or cursor is not valid",
             401: None,
             403: "A checkpoint account, or step=mine from someone not an approver",
         },

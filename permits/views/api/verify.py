@@ -88,6 +88,20 @@ def verify() -> Response:
     return jsonify(verdict_json(verdict, now))
 
 
+def _offline_scan(item: Any) -> offline_scans.OfflineScan:
+    """One uploaded scan; a TypeError when a field is not text (as the document says)."""
+    number = item.get("number")
+    texts = (item["id"], item["result"], item["scanned_at"])
+    if not all(isinstance(text, str) for text in texts) or not isinstance(number, str | None):
+        raise TypeError("id, result, scanned_at and number are text")
+    return offline_scans.OfflineScan(
+        client_id=item["id"],
+        number=number or None,
+        result=item["result"],
+        scanned_at=datetime.fromisoformat(item["scanned_at"]),
+    )
+
+
 @bp.post("/scans")
 @roles_required(Role.CHECKPOINT, Role.ADMIN)
 @limiter.limit(_limit, key_func=_per_user)
@@ -100,14 +114,7 @@ def upload_scans() -> Response:
     scans = []
     for item in items:
         try:
-            scans.append(
-                offline_scans.OfflineScan(
-                    client_id=str(item["id"]),
-                    number=str(item["number"]) if item.get("number") else None,
-                    result=str(item["result"]),
-                    scanned_at=datetime.fromisoformat(str(item["scanned_at"])),
-                )
-            )
+            scans.append(_offline_scan(item))
         except (KeyError, TypeError, ValueError, AttributeError):
             return json_error(
                 422, "Each scan has id, result, scanned_at (ISO time with zone) and number."
