@@ -74,7 +74,12 @@ def test_the_whole_journey_in_chinese(app: Flask) -> None:
     confirmed = enterprise.post(ticket + "/confirm", {"rating": 5, "comment": "谢谢"})
     assert confirmed.status_code == 200
     closed = confirmed.get_json()
-    assert (closed["status"], closed["rating"], closed["department"]) == ("closed", 5, None)
+    # Closed, it stays with the department that handled it (which still reads it).
+    assert (closed["status"], closed["rating"], closed["department"]) == (
+        "closed",
+        5,
+        {"code": "economy", "scope": "310115"},
+    )
     assert closed["closed_at"] is not None
     assert actions(closed) == ["file", "accept", "answer", "reopen", "copy", "answer", "confirm"]
     assert closed["history"][-1]["details"] == {"rating": 5}
@@ -139,7 +144,7 @@ def test_a_stale_action_is_a_conflict(app: Flask) -> None:
     late = second.post(ticket + "/accept")
     assert late.status_code == 409
     assert late.get_json()["error"] == "conflict"
-    assert late.get_json()["message"] == "该诉求已被他人更新，请刷新后重试。"
+    assert late.get_json()["message"] == "该诉求已被他人更新，请刷新页面。"
     assert enterprise.post(ticket + "/withdraw").status_code == 409  # accepted: too late
     assert enterprise.post(ticket + "/confirm", {"rating": 4}).status_code == 409
 
@@ -182,22 +187,22 @@ def test_wrong_fields_are_named_in_chinese(app: Flask) -> None:
     )
     assert refused.status_code == 422
     assert refused.get_json()["fields"] == {
-        "category": "请从列出的类别中选择。",
+        "category": "请从所列类别中选择。",
         "title": "此项为必填项。",
         "description": "最多 2000 个字符。",
-        "application_id": "您的申请中没有这个编号。",
+        "application_id": "贵企业没有此编号的申请。",
     }
     beyond = enterprise.post(
         "/demands", {"category": "other", "title": "t", "description": "d", "application_id": 2**31}
     )
-    assert beyond.get_json()["fields"] == {"application_id": "您的申请中没有这个编号。"}
+    assert beyond.get_json()["fields"] == {"application_id": "贵企业没有此编号的申请。"}
     ticket = f"/demands/{file(enterprise)['id']}"
     staff = Api(app.test_client(), officer())
     staff.post(ticket + "/accept")
     staff.post(ticket + "/answer", {"response": "已处理"})
     for rating in (0, 6, None):
         wrong = enterprise.post(ticket + "/confirm", {"rating": rating})
-        assert wrong.get_json()["fields"] == {"rating": "请为办理情况评 1 至 5 分。"}
+        assert wrong.get_json()["fields"] == {"rating": "请为办理情况打 1 至 5 分。"}
     wrong = enterprise.post(ticket + "/confirm", {"rating": "5"})
     assert wrong.get_json()["fields"] == {"rating": "请发送整数。"}
     for body in (None, [], "x"):

@@ -87,7 +87,7 @@ def test_file_accept_answer_not_solved_answer_again_confirm_and_rate(
     assert read(lambda: ticket(demand_id).status.value) == "answered"
     phone.get_by_label("为什么没有解决？").fill("证明不被小区物业认可。")
     phone.get_by_role("button", name="仍未解决").click()
-    assert badge(phone) == "已重启，未解决"
+    assert badge(phone) == "未解决，已重新办理"
 
     # The commission sees it reopened and answers again.
     desk.reload()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from permits.database import MAX_ROW_ID
 from permits.demand_workflow import DemandState
 from permits.models import DemandCategory
 from permits.models.demands import DESCRIPTION_MAX, REASON_MAX, RESPONSE_MAX, TITLE_MAX
@@ -126,10 +127,16 @@ DEMAND_OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 {"type": "string", "enum": ["0", "1"]},
                 description="`1`: only what the caller's department holds (approvers, handlers)",
             ),
-            _query("cursor", str, description="The `next_cursor` of the previous page"),
+            # An id: the last one of the previous page.
+            _query(
+                "cursor",
+                {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID},
+                description="The `next_cursor` of the previous page",
+            ),
+            # Any whole number is taken (and clamped), so the schema has no bounds that refuse it.
             _query(
                 "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 20},
+                {"type": "integer", "default": 20},
                 description=f"Page size; values outside 1..{MAX_PAGE} are clamped",
             ),
         ],

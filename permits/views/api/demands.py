@@ -4,6 +4,7 @@ what they may see (DESIGN.md, "Demand tickets")."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
@@ -28,7 +29,7 @@ HANDLERS = (Role.APPROVER, Role.HANDLER)
 #: The body fields that are whole numbers; every other one is text.
 WHOLE_NUMBERS = frozenset({"application_id", "rating"})
 #: The values of `mine` a client may send, and what each means.
-MINE = {"": False, "0": False, "false": False, "1": True, "true": True}
+MINE = {"": False, "0": False, "1": True}
 
 
 def _load(demand_id: int) -> Demand:
@@ -131,7 +132,10 @@ def list_demands() -> Response:
         status = DemandState(args["status"]) if args.get("status") else None
         category = DemandCategory(args["category"]) if args.get("category") else None
         limit = min(max(int(args.get("limit", 20)), 1), MAX_PAGE)
-        before_id = int(args["cursor"]) if args.get("cursor") else None
+        cursor = args.get("cursor", "")
+        if cursor and not re.fullmatch(r"[0-9]{1,19}", cursor):
+            raise ValueError(cursor)
+        before_id = int(cursor) if cursor else None
     except ValueError:
         return json_error(400, str(_l("status, category, limit or cursor is not valid.")))
     mine = MINE.get(args.get("mine", ""))
