@@ -135,9 +135,11 @@ def create_user(
             org["enterprise"] = organisations.enterprise_by_uscc(uscc)
             if org["enterprise"] is None:
                 raise click.ClickException(f"No enterprise with USCC {uscc}; create it first.")
-        elif the_role is Role.APPROVER:
+        elif the_role in (Role.APPROVER, Role.HANDLER):
             if not department or not scope:
-                raise click.UsageError("--department and --scope are required for role approver")
+                raise click.UsageError(
+                    f"--department and --scope are required for role {the_role.value}"
+                )
             org["department"] = organisations.get_or_create_department(department, scope)
         elif the_role is Role.CHECKPOINT:
             if not checkpoint_code:

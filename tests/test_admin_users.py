@@ -137,6 +137,44 @@ def test_a_new_minhang_approver_logs_in_with_the_shown_password_changes_it_and_s
     assert f"#{pudong.id}" not in queue.get_data(as_text=True)
 
 
+def test_an_admin_makes_a_demand_handler_who_sees_the_departments_tickets_not_its_queue(
+    app: Flask,
+) -> None:
+    """A handler handles the demand tickets of a department and never decides applications."""
+    admin = logged_in(app, make_user(Role.ADMIN))
+    response = form_post(
+        admin,
+        "/admin/users/new",
+        {
+            "email": "li.na@pudong.example.cn",
+            "role": "handler",
+            "department": "economy",
+            "scope": "310115",
+        },
+        page="/admin/users/new",
+    )
+    assert response.status_code == 201
+    password = shown_password(response.get_data(as_text=True))
+    created = db.session.scalar(select(User).where(User.email == "li.na@pudong.example.cn"))
+    assert created is not None and created.role is Role.HANDLER
+    assert created.department is not None
+    assert (created.department.code, created.department.scope) == ("economy", "310115")
+    handler = app.test_client()
+    login(handler, created.email, password)
+    form_post(
+        handler,
+        "/account/password",
+        {
+            "current_password": password,
+            "new_password": "Huangpu-river-2022",
+            "new_password_again": "Huangpu-river-2022",
+        },
+        page="/account/",
+    )
+    assert handler.get("/demands/queue").status_code == 200
+    assert handler.get("/review/").status_code == 403
+
+
 def test_a_bad_scope_is_told_at_its_field_and_creates_nothing(app: Flask) -> None:
     admin = logged_in(app, make_user(Role.ADMIN))
     response = form_post(

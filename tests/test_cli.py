@@ -97,13 +97,19 @@ def test_users_create_for_each_role(app: Flask) -> None:
         ("c@example.com", "--role", "approver", "--department", "transport", "--scope", "city"),
         ("d@example.com", "--role", "checkpoint", "--checkpoint", "JD-G2"),
         ("e@example.com", "--role", "admin"),
+        ("f@example.com", "--role", "handler", "--department", "health", "--scope", "310104"),
     ):
         result = run(app, "users", "create", *args, "--password", pw)
         assert result.exit_code == 0, result.output
     roles = dict(db.session.execute(select(User.email, User.role)).all())
     assert roles["b@example.com"] is Role.APPROVER and roles["e@example.com"] is Role.ADMIN
     scopes = set(db.session.execute(select(Department.code, Department.scope)).all())
-    assert scopes == {("economy", "310104"), ("transport", "city")}
+    assert scopes == {("economy", "310104"), ("transport", "city"), ("health", "310104")}
+    handler = db.session.scalar(select(User).where(User.email == "f@example.com"))
+    assert handler is not None and handler.role is Role.HANDLER
+    assert handler.department is not None and handler.department.code == "health"
+    refused = run(app, "users", "create", "g@example.com", "--role", "handler", "--password", pw)
+    assert refused.exit_code != 0 and "--department and --scope" in refused.output
 
 
 def test_users_create_refuses_bad_input_with_one_line(app: Flask) -> None:

@@ -129,7 +129,14 @@ class ChainForm(FlaskForm):
 
 
 #: The roles an administrator gives a new account (enterprise staff need an existing USCC).
-ADMIN_CREATED_ROLES = (Role.APPROVER, Role.CHECKPOINT, Role.ADMIN, Role.SUPERVISOR, Role.ENTERPRISE)
+ADMIN_CREATED_ROLES = (
+    Role.APPROVER,
+    Role.HANDLER,
+    Role.CHECKPOINT,
+    Role.ADMIN,
+    Role.SUPERVISOR,
+    Role.ENTERPRISE,
+)
 
 
 class NewUserForm(FlaskForm):
@@ -145,13 +152,13 @@ class NewUserForm(FlaskForm):
         validate_choice=False,
     )
     department = SelectField(
-        _l("Department (approvers)"),
+        _l("Department (approvers, demand handlers)"),
         choices=[SelectChoice("", _l("Choose…"))]
         + [SelectChoice(code, DEPARTMENT_NAMES[code]) for code in DEPARTMENT_CODES],
         validate_choice=False,
     )
     scope = StringField(
-        _l("Scope (approvers)"),
+        _l("Scope (approvers, demand handlers)"),
         validators=[Length(max=6)],
         description=_l(
             "A district code such as 310112, or “%(city)s” for the whole city.", city=CITY_SCOPE

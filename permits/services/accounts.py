@@ -197,7 +197,7 @@ def create_staff_user(actor: User, details: NewUser, *, now: datetime) -> tuple[
             _l("Some fields need your attention."), {"role": _l("Choose a role.")}
         ) from None
     department = checkpoint = enterprise = None
-    if role is Role.APPROVER:
+    if role in (Role.APPROVER, Role.HANDLER):
         department = organisations.get_or_create_department(
             details.department.strip(), details.scope.strip().lower()
         )
