@@ -74,11 +74,29 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+def answered_whole(app: Flask) -> Callable[[dict[str, Any], Any], list[bytes]]:
+    """The app with each answer read and closed before it is sent. Werkzeug's development
+    server skips closing an answer when the browser drops the connection while it drains the
+    request (a service worker cancelling an icon's fetch, say): the static file's handle was
+    then left to the garbage collector, whose ResourceWarning failed a later test."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The test app served over HTTP on a free port, as a browser needs it."""
     app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, answered_whole(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
